@@ -1,0 +1,26 @@
+"""CycleGAN on the bundled day/night Earth demo data, sized for a 2-core CPU (<= 15 min).
+
+Same model and losses as recipes/cyclegan.py; smaller images, a narrower generator with
+fewer residual blocks, a short schedule, and bfloat16 compute (see BUILD_NOTES.md).
+"""
+import ml_collections
+
+from recipes import cyclegan
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = cyclegan.get_config()
+  c.model.ngf = 32
+  c.model.ndf = 32
+  c.model.n_blocks = 6  # official resnet_6blocks option
+  c.data.root = 'data/demo'
+  c.data.preprocess = 'crop'
+  c.data.load_size = 64
+  c.data.crop_size = 64
+  c.schedule.n_epochs = 3
+  c.schedule.n_epochs_decay = 3
+  c.train.precision = 'mixed_bfloat16'
+  c.train.log_every = 20
+  c.train.image_every = 100
+  c.train.checkpoint_every = 200
+  return c

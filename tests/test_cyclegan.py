@@ -1,0 +1,108 @@
+"""The CycleGAN model: one train_step, the image pool, inference and panels."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfi2i.models import CycleGAN, ImagePool
+
+TINY = dict(ngf=4, ndf=4, n_blocks=1)
+
+
+def tiny_cyclegan(pool_size=2, **loss):
+  model = CycleGAN(model=TINY, loss=dict(pool_size=pool_size, **loss), seed=0)
+  model.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+  model.build_for_training((32, 32, 3))
+  return model
+
+
+def batch(seed=0, n=2):
+  rng = np.random.default_rng(seed)
+  return {k: tf.constant(rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32)) for k in 'ab'}
+
+
+def test_one_train_step_updates_every_network_and_gives_finite_losses():
+  model = tiny_cyclegan()
+  nets = {n: getattr(model, n) for n in ('gen_a2b', 'gen_b2a', 'disc_a', 'disc_b')}
+  before = {n: [w.numpy().copy() for w in net.trainable_weights] for n, net in nets.items()}
+  logs = model.train_step(batch())
+  expected = {'gen_a2b_gan', 'gen_b2a_gan', 'cycle_a', 'cycle_b', 'identity_a', 'identity_b',
+              'disc_a', 'disc_b', 'gen_total', 'disc_total'}
+  assert set(logs) == expected
+  assert all(np.isfinite(float(v)) for v in logs.values())
+  np.testing.assert_allclose(
+      float(logs['gen_total']),
+      sum(float(logs[k]) for k in expected if k.startswith(('gen_a', 'gen_b', 'cycle', 'identity'))),
+      rtol=1e-5)
+  for name, net in nets.items():
+    changed = [not np.array_equal(b, w.numpy()) for b, w in zip(before[name], net.trainable_weights)]
+    assert all(changed), f'{name}: {changed.count(False)} weights did not change'
+
+
+def test_losses_follow_the_official_weights():
+  model = tiny_cyclegan(lambda_a=10.0, lambda_b=3.0, lambda_identity=0.5)
+  data = batch()
+  fake_b = model.gen_a2b(data['a'])
+  expected_cycle_a = 10.0 * float(tf.reduce_mean(tf.abs(model.gen_b2a(fake_b) - data['a'])))
+  expected_identity_b = 3.0 * 0.5 * float(tf.reduce_mean(tf.abs(model.gen_a2b(data['b']) - data['b'])))
+  expected_gan = float(tf.reduce_mean(tf.square(model.disc_b(fake_b) - 1.0)))
+  logs = model.train_step(data)
+  np.testing.assert_allclose(float(logs['cycle_a']), expected_cycle_a, rtol=1e-4)
+  np.testing.assert_allclose(float(logs['identity_b']), expected_identity_b, rtol=1e-4)
+  np.testing.assert_allclose(float(logs['gen_a2b_gan']), expected_gan, rtol=1e-4)
+
+
+def test_identity_terms_off_when_lambda_zero():
+  logs = tiny_cyclegan(lambda_identity=0.0).train_step(batch())
+  assert 'identity_a' not in logs and 'identity_b' not in logs
+
+
+def test_train_step_under_tf_function_matches_eager():
+  eager, graph = tiny_cyclegan(), tiny_cyclegan()
+  graph.set_weights(eager.get_weights())
+  logs_e = eager.train_step(batch())
+  logs_g = tf.function(graph.train_step)(batch())
+  for k in logs_e:
+    np.testing.assert_allclose(float(logs_e[k]), float(logs_g[k]), rtol=1e-4)
+
+
+def test_image_pool_fills_then_mixes_history():
+  pool = ImagePool(3, (2, 2, 1), seed=0)
+  images = [tf.fill((1, 2, 2, 1), float(i)) for i in range(20)]
+  out = [float(pool.query(x)[0, 0, 0, 0]) for x in images]
+  assert out[:3] == [0.0, 1.0, 2.0]  # stored and returned while filling
+  assert int(pool.count.numpy()) == 3
+  returned_old = [o for i, o in enumerate(out) if o != float(i)]
+  assert returned_old, 'a full pool must sometimes return a stored image'
+  assert len(returned_old) < 17, 'and sometimes the new one'
+  assert all(o < i for i, o in enumerate(out) if o != float(i))
+
+
+def test_image_pool_size_zero_is_identity_and_needs_fixed_size():
+  x = tf.ones((2, 4, 4, 3))
+  assert ImagePool(0, (None, None, 3)).query(x) is x
+  with pytest.raises(ValueError, match='fixed training image size'):
+    ImagePool(5, (None, None, 3))
+
+
+def test_call_is_inference_both_directions():
+  model = tiny_cyclegan()
+  x = batch()['a']
+  np.testing.assert_allclose(model(x, direction='b_to_a'), model.gen_b2a(x), atol=1e-6)
+  assert model(x).shape == x.shape
+  with pytest.raises(ValueError, match='direction'):
+    model(x, direction='sideways')
+
+
+def test_image_panels_name_every_panel():
+  panels = tiny_cyclegan().image_panels(batch())
+  assert [n for n, _ in panels['a_to_b']] == ['real_a', 'fake_b', 'rec_a']
+  assert [n for n, _ in panels['b_to_a']] == ['real_b', 'fake_a', 'rec_b']
+
+
+def test_too_small_training_images_are_a_clear_error():
+  model = CycleGAN(model=TINY, loss=dict(pool_size=0))
+  model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam())
+  with pytest.raises(ValueError, match='too small for the 3-layer PatchGAN'):
+    model.build_for_training((16, 16, 3))

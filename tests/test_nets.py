@@ -1,0 +1,92 @@
+"""Layers and networks: official parameter counts, PyTorch-exact padding arithmetic."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfi2i import layers as L
+from tfi2i import nets
+
+
+def test_official_parameter_counts():
+  # junyanz/pytorch-CycleGAN-and-pix2pix resnet_9blocks ngf=64 and basic (n_layers=3) ndf=64.
+  assert nets.resnet_generator().count_params() == 11_378_179
+  assert nets.patch_discriminator().count_params() == 2_764_737
+
+
+@pytest.mark.parametrize('n_blocks,ngf', [(6, 64), (2, 8)])
+def test_generator_parameter_count_formula(n_blocks, ngf):
+  # conv7 + 2 downs + blocks (2 convs each) + 2 ups + conv7, all with bias (instance norm).
+  c = lambda cin, cout, k: cin * cout * k * k + cout
+  expected = (c(3, ngf, 7) + c(ngf, 2 * ngf, 3) + c(2 * ngf, 4 * ngf, 3)
+              + n_blocks * 2 * c(4 * ngf, 4 * ngf, 3)
+              + c(4 * ngf, 2 * ngf, 3) + c(2 * ngf, ngf, 3) + c(ngf, 3, 7))
+  assert nets.resnet_generator(ngf=ngf, n_blocks=n_blocks).count_params() == expected
+
+
+@pytest.mark.parametrize('size', [(32, 32), (64, 48), (30, 42)])
+def test_shapes_follow_pytorch_arithmetic(size):
+  g = nets.resnet_generator(ngf=4, n_blocks=1)
+  d = nets.patch_discriminator(ndf=4)
+  x = tf.random.uniform((2, *size, 3), -1, 1)
+  y = g(x)
+  # PyTorch: two stride-2 convs (k3 p1) then two ConvTranspose (k3 s2 p1 op1).
+  h, w = size
+  for _ in range(2):
+    h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+  assert y.shape == (2, 4 * h, 4 * w, 3)
+  assert float(tf.reduce_max(tf.abs(y))) <= 1.0
+  h, w = size
+  for _ in range(3):
+    h, w = h // 2, w // 2  # k4 s2 p1
+  h, w = h - 1 - 1, w - 1 - 1  # two k4 s1 p1 convs
+  assert d(x).shape == (2, h, w, 1)
+
+
+def test_instance_norm_matches_numpy():
+  x = np.random.default_rng(0).normal(3.0, 2.0, (2, 5, 7, 4)).astype(np.float32)
+  mean = x.mean(axis=(1, 2), keepdims=True)
+  var = x.var(axis=(1, 2), keepdims=True)
+  expected = (x - mean) / np.sqrt(var + 1e-5)
+  np.testing.assert_allclose(L.InstanceNorm()(x).numpy(), expected, atol=1e-5)
+
+
+def test_instance_norm_keeps_float32_statistics_in_bfloat16():
+  x = tf.random.normal((1, 8, 8, 2), 100.0, 1.0)
+  y = L.InstanceNorm(dtype='mixed_bfloat16')(x)
+  assert y.dtype == tf.bfloat16
+  assert abs(float(tf.reduce_mean(tf.cast(y, tf.float32)))) < 0.05
+
+
+def test_conv_transpose_matches_pytorch_definition():
+  # PyTorch ConvTranspose2d(k=3, s=2, p=1, output_padding=1): out[i*s + a - p] += x[i] w[a].
+  rng = np.random.default_rng(1)
+  x = rng.normal(size=(1, 3, 4, 2)).astype(np.float32)
+  layers = L.conv_transpose(5, 3, 2, 1, 1, use_bias=False, name='up')
+  y = L.apply(layers, tf.constant(x)).numpy()
+  w = layers[0].kernel.numpy()  # (kh, kw, out, in)
+  full = np.zeros((1, (3 - 1) * 2 + 3 + 1, (4 - 1) * 2 + 3 + 1, 5), np.float32)
+  for i in range(3):
+    for j in range(4):
+      for a in range(3):
+        for b in range(3):
+          full[0, i * 2 + a, j * 2 + b] += w[a, b] @ x[0, i, j]
+  expected = full[:, 1:1 + 6, 1:1 + 8]
+  np.testing.assert_allclose(y, expected, atol=1e-5)
+
+
+def test_reflection_padding_matches_numpy():
+  x = np.arange(2 * 4 * 5 * 1, dtype=np.float32).reshape(2, 4, 5, 1)
+  y = L.Pad2D(2, 'reflect')(x).numpy()
+  np.testing.assert_array_equal(y, np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)], mode='reflect'))
+
+
+def test_init_is_normal_0_02():
+  g = nets.resnet_generator(ngf=32, n_blocks=2)
+  kernel = g.get_layer('block0').body[1].kernel.numpy()
+  assert abs(kernel.std() - 0.02) < 0.002 and abs(kernel.mean()) < 0.002
+  assert np.all(g.get_layer('conv_in').bias.numpy() == 0)
+
+
+def test_unknown_norm_is_an_error():
+  with pytest.raises(ValueError, match='unknown norm'):
+    nets.resnet_generator(norm='layer')

@@ -1,0 +1,85 @@
+"""Objectives as plain functions.
+
+Every function returns a per-example loss of shape [batch] (float32), so a model can
+reduce it for the global batch with `tf.nn.compute_average_loss` and get the same update
+on N replicas as on one device. `mean_over_batch` does the plain mean for logging/tests.
+"""
+import tensorflow as tf
+
+GAN_MODES = ('lsgan', 'vanilla', 'hinge', 'wgan', 'wgangp')
+
+
+def _per_example_mean(x):
+  x = tf.cast(x, tf.float32)
+  return tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)
+
+
+def gan_loss(scores, target_is_real: bool, mode: str = 'lsgan', for_discriminator: bool = True):
+  """The adversarial term on discriminator scores (official GANLoss, plus hinge).
+
+  lsgan: mean (D(x) - t)^2 with t = 1 real / 0 fake (Mao et al.).
+  vanilla: binary cross-entropy with logits against t.
+  hinge: D: relu(1 - D(x)) real, relu(1 + D(x)) fake; G: -D(x).
+  wgan / wgangp: -D(x) for real, D(x) for fake (the critic; G uses target_is_real=True).
+  """
+  scores = tf.cast(scores, tf.float32)
+  if mode == 'lsgan':
+    target = 1.0 if target_is_real else 0.0
+    return _per_example_mean(tf.square(scores - target))
+  if mode == 'vanilla':
+    labels = tf.ones_like(scores) if target_is_real else tf.zeros_like(scores)
+    return _per_example_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=scores))
+  if mode == 'hinge':
+    if not for_discriminator:
+      return _per_example_mean(-scores)
+    return _per_example_mean(tf.nn.relu(1.0 - scores) if target_is_real else tf.nn.relu(1.0 + scores))
+  if mode in ('wgan', 'wgangp'):
+    return _per_example_mean(-scores if target_is_real else scores)
+  raise ValueError(f'unknown gan_mode {mode!r}; expected one of {GAN_MODES}')
+
+
+def discriminator_loss(real_scores, fake_scores, mode: str = 'lsgan'):
+  """Official backward_D_basic: 0.5 * (loss(real, True) + loss(fake, False)) for lsgan and
+  vanilla; the plain sum for hinge and WGAN critics."""
+  total = gan_loss(real_scores, True, mode) + gan_loss(fake_scores, False, mode)
+  return 0.5 * total if mode in ('lsgan', 'vanilla') else total
+
+
+def generator_loss(fake_scores, mode: str = 'lsgan'):
+  """The generator's adversarial term: fakes scored as real."""
+  return gan_loss(fake_scores, True, mode, for_discriminator=False)
+
+
+def l1_loss(x, y):
+  """Mean absolute difference per example (nn.L1Loss per sample)."""
+  return _per_example_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
+
+
+def cycle_loss(real, reconstructed, weight: float = 10.0):
+  """lambda * |F(G(x)) - x|_1 (CycleGAN eq. 2)."""
+  return weight * l1_loss(real, reconstructed)
+
+
+def identity_loss(real, same, weight: float):
+  """weight * |G(y) - y|_1 (Taigman et al.; CycleGAN's identity regulariser)."""
+  return weight * l1_loss(real, same)
+
+
+def gradient_penalty(critic, real, fake, weight: float = 10.0, seed=None):
+  """WGAN-GP: weight * (||grad D(x_hat)||_2 - 1)^2 at random interpolates, per example."""
+  real = tf.cast(real, tf.float32)
+  fake = tf.cast(fake, tf.float32)
+  shape = [tf.shape(real)[0]] + [1] * (len(real.shape) - 1)
+  alpha = tf.random.uniform(shape, seed=seed) if seed is None else tf.random.stateless_uniform(shape, seed)
+  mixed = real + alpha * (fake - real)
+  with tf.GradientTape() as tape:
+    tape.watch(mixed)
+    scores = critic(mixed, training=True)
+    scores = scores[0] if isinstance(scores, (list, tuple)) else scores
+  grads = tf.reshape(tape.gradient(scores, mixed), [tf.shape(real)[0], -1])
+  norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)
+  return weight * tf.square(norm - 1.0)
+
+
+def mean_over_batch(per_example):
+  return tf.reduce_mean(per_example)

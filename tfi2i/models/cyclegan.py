@@ -1,0 +1,137 @@
+"""CycleGAN (Zhu et al., ICCV 2017) as a Keras model.
+
+Naming: `gen_a2b` is the official netG_A (A -> B), `gen_b2a` is netG_B, `disc_b` judges
+domain B (official netD_A, which scores G_A's outputs) and `disc_a` judges domain A
+(official netD_B).
+"""
+import keras
+import tensorflow as tf
+
+from tfi2i import losses
+from tfi2i import nets
+from tfi2i.models.base import ImagePool, TranslationModel
+
+
+def _average(per_example):
+  return tf.nn.compute_average_loss(per_example)
+
+
+@keras.saving.register_keras_serializable('tfi2i')
+class CycleGAN(TranslationModel):
+  """Two generators and two PatchGAN discriminators trained with the CycleGAN objective.
+
+  G step (official backward_G): lsgan terms D_B(G(a)) and D_A(F(b)) against "real",
+  cycle terms lambda_A |F(G(a)) - a| and lambda_B |G(F(b)) - b|, identity terms
+  lambda_B * lambda_idt |G(b) - b| and lambda_A * lambda_idt |F(a) - a|.
+  D step (official backward_D_basic): 0.5 * (real vs 1 + pooled fake vs 0) per discriminator,
+  with fakes from the same forward pass (before the G update), drawn through image pools.
+  """
+
+  optimizer_names = ('g_optimizer', 'd_optimizer')
+  directions = ('a_to_b', 'b_to_a')
+  size_multiple = 4
+
+  def __init__(self, model=None, loss=None, seed=0, **kwargs):
+    super().__init__(**kwargs)
+    self.model_cfg = dict(model or {})
+    self.loss_cfg = dict(loss or {})
+    self.seed = int(seed)
+    m, self.l = self.model_cfg, self.loss_cfg
+    gen = lambda name, cin, cout: nets.resnet_generator(
+        cin, cout, m.get('ngf', 64), m.get('n_blocks', 9), m.get('norm', 'instance'),
+        m.get('use_dropout', False), m.get('init_gain', 0.02), name=name)
+    disc = lambda name, cin: nets.patch_discriminator(
+        cin, m.get('ndf', 64), m.get('n_layers_d', 3), m.get('norm', 'instance'),
+        m.get('init_gain', 0.02), name=name)
+    cin, cout = m.get('input_nc', 3), m.get('output_nc', 3)
+    self.gen_a2b = gen('gen_a2b', cin, cout)
+    self.gen_b2a = gen('gen_b2a', cout, cin)
+    self.disc_a = disc('disc_a', cin)
+    self.disc_b = disc('disc_b', cout)
+    self.gan_mode = self.l.get('gan_mode', 'lsgan')
+    self.lambda_a = float(self.l.get('lambda_a', 10.0))
+    self.lambda_b = float(self.l.get('lambda_b', 10.0))
+    self.lambda_identity = float(self.l.get('lambda_identity', 0.5))
+    self.pool_a = self.pool_b = None
+
+  @property
+  def generators(self):
+    return {'a_to_b': self.gen_a2b, 'b_to_a': self.gen_b2a}
+
+  def call(self, images, direction='a_to_b', training=False):
+    if direction not in self.generators:
+      raise ValueError(f'direction must be one of {self.directions}, got {direction!r}')
+    return self.generators[direction](images, training=training)
+
+  def build_for_training(self, image_shape):
+    """image_shape: (H, W, C) of a training crop. Builds optimizer slots and the pools."""
+    n_layers = int(self.model_cfg.get('n_layers_d', 3))
+    smallest = 3 * 2 ** n_layers  # n stride-2 convs then two 4x4 stride-1 convs
+    if any(d is not None and d < smallest for d in image_shape[:2]):
+      raise ValueError(
+          f'training images of {image_shape[0]}x{image_shape[1]} px are too small for the '
+          f'{n_layers}-layer PatchGAN (needs at least {smallest} px per side); raise '
+          f'data.crop_size or lower model.n_layers_d')
+    pool_size = int(self.l.get('pool_size', 50))
+    self.pool_a = ImagePool(pool_size, image_shape, seed=self.seed * 2 + 1, name='pool_a')
+    self.pool_b = ImagePool(pool_size, image_shape, seed=self.seed * 2 + 2, name='pool_b')
+    self.g_optimizer.build(self.gen_a2b.trainable_variables + self.gen_b2a.trainable_variables)
+    self.d_optimizer.build(self.disc_a.trainable_variables + self.disc_b.trainable_variables)
+
+  def train_step(self, batch):
+    real_a, real_b = batch['a'], batch['b']
+    g_vars = self.gen_a2b.trainable_variables + self.gen_b2a.trainable_variables
+    with tf.GradientTape() as tape:
+      fake_b = self.gen_a2b(real_a, training=True)
+      rec_a = self.gen_b2a(fake_b, training=True)
+      fake_a = self.gen_b2a(real_b, training=True)
+      rec_b = self.gen_a2b(fake_a, training=True)
+      terms = {
+          'gen_a2b_gan': losses.generator_loss(self.disc_b(fake_b, training=True), self.gan_mode),
+          'gen_b2a_gan': losses.generator_loss(self.disc_a(fake_a, training=True), self.gan_mode),
+          'cycle_a': losses.cycle_loss(real_a, rec_a, self.lambda_a),
+          'cycle_b': losses.cycle_loss(real_b, rec_b, self.lambda_b),
+      }
+      if self.lambda_identity > 0:
+        # G(b) should leave b alone (weighted by lambda_B), F(a) should leave a alone.
+        terms['identity_b'] = losses.identity_loss(
+            real_b, self.gen_a2b(real_b, training=True), self.lambda_b * self.lambda_identity)
+        terms['identity_a'] = losses.identity_loss(
+            real_a, self.gen_b2a(real_a, training=True), self.lambda_a * self.lambda_identity)
+      g_total = _average(tf.add_n(list(terms.values())))
+    self.g_optimizer.apply_gradients(zip(tape.gradient(g_total, g_vars), g_vars))
+
+    pooled_b = self.pool_b.query(tf.stop_gradient(fake_b))
+    pooled_a = self.pool_a.query(tf.stop_gradient(fake_a))
+    d_vars = self.disc_a.trainable_variables + self.disc_b.trainable_variables
+    with tf.GradientTape() as tape:
+      terms['disc_b'] = losses.discriminator_loss(
+          self.disc_b(real_b, training=True), self.disc_b(pooled_b, training=True), self.gan_mode)
+      terms['disc_a'] = losses.discriminator_loss(
+          self.disc_a(real_a, training=True), self.disc_a(pooled_a, training=True), self.gan_mode)
+      d_total = _average(terms['disc_a'] + terms['disc_b'])
+    self.d_optimizer.apply_gradients(zip(tape.gradient(d_total, d_vars), d_vars))
+
+    logs = {name: _average(value) for name, value in terms.items()}
+    logs['gen_total'] = g_total
+    logs['disc_total'] = d_total
+    return logs
+
+  def image_panels(self, batch):
+    real_a, real_b = batch['a'], batch['b']
+    fake_b = self.gen_a2b(real_a, training=False)
+    fake_a = self.gen_b2a(real_b, training=False)
+    return {
+        'a_to_b': [('real_a', real_a), ('fake_b', fake_b),
+                   ('rec_a', self.gen_b2a(fake_b, training=False))],
+        'b_to_a': [('real_b', real_b), ('fake_a', fake_a),
+                   ('rec_b', self.gen_a2b(fake_a, training=False))],
+    }
+
+  def translation_endpoints(self):
+    return {name: (lambda g: lambda x: {'output': g(x, training=False)})(gen)
+            for name, gen in self.generators.items()}
+
+  def get_config(self):
+    return {**super().get_config(), 'model': self.model_cfg, 'loss': self.loss_cfg,
+            'seed': self.seed}

@@ -1,0 +1,1 @@
+"""Strategy choice, the training loop, learning-rate schedules, summaries, checkpoints."""

@@ -1,0 +1,169 @@
+"""The training loop: strategy, data, model, optimizers, checkpoints, summaries, NaN guard.
+
+A custom loop (`strategy.run(model.train_step)` inside a tf.function) rather than
+`model.fit`: it works the same for the default strategy, MirroredStrategy and
+MultiWorkerMirroredStrategy (keras issue 20585), and lets a run resume at the exact step.
+Resume needs no iterator state: the data stream is a pure function of (seed, step).
+"""
+import dataclasses
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfi2i import config as recipe_lib
+from tfi2i import data
+from tfi2i.models import build_model
+from tfi2i.training import summaries
+from tfi2i.training.schedules import make_schedule
+from tfi2i.training.strategy import make_strategy
+
+
+class TrainingDiverged(RuntimeError):
+  """A loss became NaN or Inf; the last good checkpoint was left as it was."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+  step: int
+  total_steps: int
+  logs: dict
+  checkpoint: str | None
+  export_dir: str | None = None
+  interrupted: bool = False
+
+
+def latest_step(checkpoint_dir) -> int:
+  """The step stored in the newest checkpoint of a workdir (0 when there is none)."""
+  latest = tf.train.latest_checkpoint(checkpoint_dir)
+  if not latest:
+    return 0
+  return int(tf.train.load_checkpoint(latest).get_tensor('step/.ATTRIBUTES/VARIABLE_VALUE'))
+
+
+def make_optimizers(model, config, steps_per_epoch):
+  o = config.optimizer
+  schedule = make_schedule(o.lr, config.schedule, steps_per_epoch)
+  return {name: keras.optimizers.Adam(
+              learning_rate=schedule, beta_1=o.beta1, beta_2=o.beta2,
+              weight_decay=o.get('weight_decay', None) or None, name=name)
+          for name in model.optimizer_names}
+
+
+class _Precision:
+  """Sets the Keras dtype policy for the duration of a run."""
+
+  def __init__(self, name):
+    self.name = name
+
+  def __enter__(self):
+    self.previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(self.name)
+
+  def __exit__(self, *exc):
+    keras.mixed_precision.set_global_policy(self.previous)
+
+
+def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
+  """Trains (or resumes) the recipe in `workdir`; returns where it stopped."""
+  recipe_lib.validate(config)
+  os.makedirs(workdir, exist_ok=True)
+  recipe_lib.save_recipe(config, workdir)
+  t = config.train
+  strategy = strategy or make_strategy(t.strategy)
+  replicas = strategy.num_replicas_in_sync
+  if t.batch_size % replicas:
+    raise recipe_lib.RecipeError(
+        f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
+  checkpoint_dir = os.path.join(workdir, 'checkpoints')
+  start_step = latest_step(checkpoint_dir)
+  dataset, info = data.unpaired_dataset(config.data, batch_size=t.batch_size, seed=t.seed,
+                                        start_step=start_step)
+  total_steps = t.steps or (config.schedule.n_epochs + config.schedule.n_epochs_decay) * info.steps_per_epoch
+  logging.info('data: %s', info)
+
+  with _Precision(t.precision):
+    keras.utils.set_random_seed(t.seed)
+    with strategy.scope():
+      model = build_model(config)
+      model.compile(**make_optimizers(model, config, info.steps_per_epoch))
+      model.build_for_training(tuple(dataset.element_spec['a'].shape[1:]))
+      step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+      checkpoint = tf.train.Checkpoint(step=step, model=model)
+    manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=t.keep_checkpoints)
+    if manager.latest_checkpoint:
+      checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+      print(f'Resuming from {manager.latest_checkpoint} at step {int(step.numpy())}.')
+    result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps)
+
+  do_export = t.export_at_end if export is None else export
+  if do_export and not result.interrupted and result.step >= total_steps:
+    from tfi2i import export as export_lib  # the exported graph is rebuilt in float32
+    result.export_dir = export_lib.export_workdir(workdir)
+    print(f'Exported to {result.export_dir}')
+  return result
+
+
+def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> TrainResult:
+  visual_batch = next(iter(dataset))
+  iterator = iter(strategy.experimental_distribute_dataset(dataset))
+  train_step = model.train_step
+  if t.jit_compile:
+    train_step = tf.function(model.train_step, jit_compile=True)
+
+  @tf.function
+  def one_step(iterator):
+    per_replica = strategy.run(train_step, args=(next(iterator),))
+    logs = {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+            for k, v in per_replica.items()}
+    finite = tf.reduce_all([tf.math.is_finite(v) for v in logs.values()])
+    return logs, finite
+
+  panels = tf.function(model.image_panels)
+  writer = tf.summary.create_file_writer(os.path.join(workdir, 'train'))
+  start = int(step.numpy())
+  progbar = keras.utils.Progbar(total_steps, stateful_metrics=None, unit_name='step')
+  progbar.update(start)
+  logs, saved_path = {}, manager.latest_checkpoint
+  current = start
+  started = time.perf_counter()
+  try:
+    while current < total_steps:
+      step_logs, finite = one_step(iterator)
+      if not bool(finite):
+        bad = {k: float(v) for k, v in step_logs.items() if not np.isfinite(float(v))}
+        raise TrainingDiverged(
+            f'non-finite loss at step {current + 1}: {bad}. Training stopped; the last good '
+            f'checkpoint ({saved_path or "none"}) was left untouched. Lower the learning rate '
+            f'or check the data.')
+      current += 1
+      step.assign(current)
+      logs = {k: float(v) for k, v in step_logs.items()}
+      if current % t.log_every == 0 or current == total_steps:
+        with writer.as_default(step=current):
+          for name, value in logs.items():
+            tf.summary.scalar(f'loss/{name}', value)
+          for name in model.optimizer_names:
+            tf.summary.scalar(f'learning_rate/{name}', float(getattr(model, name).learning_rate))
+          tf.summary.scalar('steps_per_second', (current - start) / (time.perf_counter() - started))
+      if current % t.image_every == 0 or current == total_steps or current == start + 1:
+        with writer.as_default(step=current):
+          summaries.write_panels(panels(visual_batch), step=current)
+      if current % t.checkpoint_every == 0 or current == total_steps:
+        saved_path = manager.save(checkpoint_number=current)
+      progbar.update(current, values=[(k, v) for k, v in logs.items() if k.endswith('total')])
+  except KeyboardInterrupt:
+    if current > start and current != _step_of(saved_path):
+      saved_path = manager.save(checkpoint_number=current)
+    print(f'\nInterrupted at step {current}; checkpoint {saved_path}. Rerun the same command to resume.')
+    writer.flush()
+    return TrainResult(current, total_steps, logs, saved_path, interrupted=True)
+  writer.flush()
+  return TrainResult(current, total_steps, logs, saved_path)
+
+
+def _step_of(path):
+  return int(path.rsplit('-', 1)[1]) if path else -1

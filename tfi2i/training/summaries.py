@@ -1,0 +1,37 @@
+"""TensorBoard image grids built from a model's named panels."""
+import tensorflow as tf
+
+
+def colormap(heat):
+  """[B, H, W, 1] values in [0, 1] -> RGB in [0, 1] with a jet-like map (as the official
+  U-GAT-IT cv2.COLORMAP_JET overlays)."""
+  h = tf.clip_by_value(tf.cast(heat, tf.float32), 0.0, 1.0)
+  r = tf.clip_by_value(1.5 - tf.abs(4.0 * h - 3.0), 0.0, 1.0)
+  g = tf.clip_by_value(1.5 - tf.abs(4.0 * h - 2.0), 0.0, 1.0)
+  b = tf.clip_by_value(1.5 - tf.abs(4.0 * h - 1.0), 0.0, 1.0)
+  return tf.concat([r, g, b], axis=-1)
+
+
+def to_display(image):
+  """Images in [-1, 1] (3 channels) or heatmaps in [0, 1] (1 channel) -> RGB in [0, 1]."""
+  image = tf.cast(image, tf.float32)
+  if image.shape[-1] == 1:
+    return colormap(image)
+  return tf.clip_by_value((image + 1.0) / 2.0, 0.0, 1.0)
+
+
+def panel_grid(panels, max_rows: int = 4):
+  """[(name, [B, H, W, C]), ...] -> one [1, rows*H, n*W, 3] image: a row per example,
+  a column per panel (all panels resized to the first one's size)."""
+  size = tf.shape(panels[0][1])[1:3]
+  columns = [tf.image.resize(to_display(p), size)[:max_rows] for _, p in panels]
+  row_images = tf.concat(columns, axis=2)
+  grid = tf.concat(tf.unstack(row_images), axis=0)
+  return grid[None]
+
+
+def write_panels(groups, step, max_rows: int = 4):
+  """groups: dict group name -> [(panel name, images)]; writes one image per group."""
+  for group, panels in groups.items():
+    tf.summary.image(group, panel_grid(panels, max_rows), step=step,
+                     description=' | '.join(name for name, _ in panels))
