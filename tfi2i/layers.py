@@ -157,6 +157,9 @@ class ResnetBlock(keras.layers.Layer):
         + conv(dim, 3, 1, 1, pad_mode, use_bias, init_gain, name='conv2')
         + [norm_layer(norm, 'norm2', init_gain)])
     self.body = [l for l in self.body if l is not None]
+    # tf.train.Checkpoint does not follow layers held in a Python list: name each one too.
+    for layer in self.body:
+      setattr(self, f'_{layer.name}', layer)
 
   def call(self, x, training=None):
     y = x

@@ -46,7 +46,11 @@ class ImagePool(tf.Module):
     old = tf.gather(self.images, slot)
     write = tf.logical_or(not_full, swap)
     new_slot_value = tf.where(write, image, old)
-    self.images.scatter_nd_update([[slot]], new_slot_value[None])
+    if tf.distribute.get_replica_context() is not None and tf.distribute.has_strategy():
+      # sync-on-read variables under MirroredStrategy take whole-value assignments only
+      self.images.assign(tf.tensor_scatter_nd_update(self.images, [[slot]], new_slot_value[None]))
+    else:
+      self.images.scatter_nd_update([[slot]], new_slot_value[None])
     self.count.assign(tf.minimum(self.count + 1, self.size))
     return tf.where(swap, old, image)
 

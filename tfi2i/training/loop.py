@@ -49,6 +49,7 @@ def make_optimizers(model, config, steps_per_epoch):
   schedule = make_schedule(o.lr, config.schedule, steps_per_epoch)
   return {name: keras.optimizers.Adam(
               learning_rate=schedule, beta_1=o.beta1, beta_2=o.beta2,
+              epsilon=o.get('epsilon', 1e-8),  # torch.optim.Adam's default eps (Keras: 1e-7)
               weight_decay=o.get('weight_decay', None) or None, name=name)
           for name in model.optimizer_names}
 
@@ -122,7 +123,14 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> Tr
     finite = tf.reduce_all([tf.math.is_finite(v) for v in logs.values()])
     return logs, finite
 
-  panels = tf.function(model.image_panels)
+  panel_names = {}
+
+  @tf.function
+  def panels(batch):
+    groups = model.image_panels(batch)
+    panel_names.update({g: [name for name, _ in ps] for g, ps in groups.items()})  # at trace time
+    return {g: [image for _, image in ps] for g, ps in groups.items()}
+
   writer = tf.summary.create_file_writer(os.path.join(workdir, 'train'))
   start = int(step.numpy())
   progbar = keras.utils.Progbar(total_steps, stateful_metrics=None, unit_name='step')
@@ -151,7 +159,9 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> Tr
           tf.summary.scalar('steps_per_second', (current - start) / (time.perf_counter() - started))
       if current % t.image_every == 0 or current == total_steps or current == start + 1:
         with writer.as_default(step=current):
-          summaries.write_panels(panels(visual_batch), step=current)
+          images = panels(visual_batch)
+          summaries.write_panels({g: list(zip(panel_names[g], images[g])) for g in images},
+                                 step=current)
       if current % t.checkpoint_every == 0 or current == total_steps:
         saved_path = manager.save(checkpoint_number=current)
       progbar.update(current, values=[(k, v) for k, v in logs.items() if k.endswith('total')])

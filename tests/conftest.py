@@ -1,0 +1,103 @@
+"""Shared fixtures: tiny image files on disk."""
+import os
+
+import numpy as np
+from PIL import Image
+import pytest
+
+
+def code_value(i: int) -> int:
+  """Red value that identifies image i of make_image_folder (i < 31)."""
+  return 8 * i + 4
+
+
+def decode_code(red_uint8) -> np.ndarray:
+  """Inverse of code_value for an array of red values."""
+  return (np.asarray(red_uint8, np.int64) - 4) // 8
+
+
+@pytest.fixture
+def make_image_folder(tmp_path):
+  """Factory: make_image_folder(rel, n, size=(h, w), ext='.png', seed=0) -> folder.
+
+  Image i has a constant red channel code_value(i) (kept by every resize, crop
+  and flip, so a batch tells which file it came from) and random green/blue.
+  """
+
+  def make(rel, n, size=(24, 32), ext='.png', seed=0):
+    folder = tmp_path / rel
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+      img = rng.integers(0, 256, size + (3,), dtype=np.uint8)
+      img[..., 0] = code_value(i)
+      Image.fromarray(img).save(folder / f'{i:03d}{ext}')
+    return str(folder)
+
+  return make
+
+
+@pytest.fixture
+def unpaired_root(make_image_folder, tmp_path):
+  """ROOT with trainA (7 images), trainB (4), testA (3), testB (2), 24x32 PNG."""
+  for rel, n, seed in (('trainA', 7, 1), ('trainB', 4, 2), ('testA', 3, 3), ('testB', 2, 4)):
+    make_image_folder(os.path.join('root', rel), n, seed=seed)
+  return str(tmp_path / 'root')
+
+
+def _smooth(h, w):
+  yy, xx = np.mgrid[0:h, 0:w]
+  return np.stack([xx * 9, yy * 12, (xx + yy) * 5], -1).astype(np.uint8)
+
+
+@pytest.fixture
+def odd_image_files(tmp_path):
+  """{name: (path, expected uint8 HxWx3 or None)} in many formats, 20x28 px.
+
+  expected is None for lossy JPEGs (compare with a tolerance).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  d = tmp_path / 'odd'
+  d.mkdir()
+  rng = np.random.default_rng(0)
+  rgb = rng.integers(0, 256, (20, 28, 3), dtype=np.uint8)
+  alpha = rng.integers(0, 256, (20, 28, 1), dtype=np.uint8)
+  out = {}
+
+  def put(name, img, expected, **kw):
+    path = str(d / name)
+    img.save(path, **kw)
+    out[name] = (path, expected)
+
+  put('rgb.png', Image.fromarray(rgb), rgb)
+  put('rgba.png', Image.fromarray(np.concatenate([rgb, alpha], -1)), rgb)
+  gray = rgb[..., 0]
+  put('gray.png', Image.fromarray(gray), np.repeat(gray[..., None], 3, -1))
+  put('gray_alpha.png', Image.fromarray(gray).convert('LA'), np.repeat(gray[..., None], 3, -1))
+  pal = Image.fromarray(rgb).quantize(16)
+  pal_rgb = np.asarray(pal.convert('RGB'))
+  put('palette.png', pal, pal_rgb)
+  put('palette_transparent.png', pal, pal_rgb, transparency=3)
+  put('rgb.bmp', Image.fromarray(rgb), rgb)
+  put('gray.bmp', Image.fromarray(gray), np.repeat(gray[..., None], 3, -1))
+  put('palette.bmp', pal, pal_rgb)
+  put('palette.gif', pal, pal_rgb)
+  put('transparent.gif', pal, pal_rgb, transparency=3)
+  flipped = Image.fromarray(rgb[::-1]).quantize(16)
+  put('animated.gif', pal, pal_rgb, save_all=True, append_images=[flipped], duration=50)
+  # 16 bit: encoded by TF (PIL cannot write 16-bit RGB); 8-bit value = high byte.
+  for name, channels in (('rgb16.png', 3), ('gray16.png', 1), ('rgba16.png', 4)):
+    v = rng.integers(0, 65536, (20, 28, channels), dtype=np.uint16)
+    path = str(d / name)
+    tf.io.write_file(path, tf.io.encode_png(v))
+    hi = (v >> 8).astype(np.uint8)
+    out[name] = (path, np.repeat(hi, 3, -1) if channels == 1 else hi[..., :3])
+  smooth = _smooth(20, 28)
+  put('rgb.jpg', Image.fromarray(smooth), None, quality=95)
+  put('gray.jpg', Image.fromarray(smooth[..., 0]), None, quality=95)
+  put('cmyk.jpg', Image.fromarray(smooth).convert('CMYK'), None, quality=95)
+  put('progressive.jpg', Image.fromarray(smooth), None, quality=95, progressive=True)
+  exif = Image.Exif()
+  exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+  put('exif_rotated.jpg', Image.fromarray(smooth), None, quality=95, exif=exif)
+  return out

@@ -1,0 +1,292 @@
+"""tfi2i.export: SavedModel signatures, padding, bytes I/O, versioning, workdir restore."""
+import hashlib
+import io
+import json
+import os
+
+import keras
+import numpy as np
+from PIL import Image
+import pytest
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from tfi2i import config as config_lib
+from tfi2i import export
+from tfi2i.models import CycleGAN
+from tfi2i.models import build_model
+
+TINY = dict(ngf=4, ndf=4, n_blocks=1)
+DIRECTIONS = ('a_to_b', 'b_to_a')
+RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'cyclegan.py')
+
+
+def _build(model):
+  for d in DIRECTIONS:
+    model(tf.zeros([1, 16, 16, 3]), direction=d)
+  return model
+
+
+def _perturb(model, seed):
+  # Random-init outputs are all close to 0; bigger weights make the comparisons meaningful.
+  rng = np.random.default_rng(seed)
+  for v in model.weights:
+    v.assign(np.asarray(v.value) + rng.normal(0, 0.1, v.shape).astype(np.float32))
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+  model = _build(CycleGAN(model=TINY))
+  _perturb(model, 0)
+  base = str(tmp_path_factory.mktemp('export'))
+  path = export.export_model(model, base)
+  return model, base, path, tf.saved_model.load(path)
+
+
+def _random(shape, seed=0):
+  return tf.constant(np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32))
+
+
+def _png(array):
+  buf = io.BytesIO()
+  Image.fromarray(array).save(buf, format='PNG')
+  return buf.getvalue()
+
+
+def _jpeg(array):
+  buf = io.BytesIO()
+  Image.fromarray(array).save(buf, format='JPEG', quality=90)
+  return buf.getvalue()
+
+
+def _uint8(y):
+  return np.clip(np.round((np.asarray(y) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def _tree_digest(folder):
+  digest = {}
+  for root, _, names in os.walk(folder):
+    for n in names:
+      p = os.path.join(root, n)
+      with open(p, 'rb') as f:
+        digest[os.path.relpath(p, folder)] = hashlib.sha256(f.read()).hexdigest()
+  return digest
+
+
+def test_layout_and_signature_defs(exported):
+  _, base, path, loaded = exported
+  assert path == os.path.join(base, '1')
+  assert sorted(os.listdir(base)) == ['1']  # no temporary folder left
+  expected = {'a_to_b', 'b_to_a', 'a_to_b_bytes', 'b_to_a_bytes', 'serving_default'}
+  assert set(loaded.signatures) == expected
+  # What TF Serving and saved_model_cli read: the SignatureDefs in saved_model.pb.
+  proto = saved_model_pb2.SavedModel()
+  with open(os.path.join(path, 'saved_model.pb'), 'rb') as f:
+    proto.ParseFromString(f.read())
+  defs = proto.meta_graphs[0].signature_def
+  assert expected <= set(defs)
+  for name in DIRECTIONS:
+    assert list(defs[name].inputs) == ['images']
+    assert defs[name].inputs['images'].dtype == tf.float32.as_datatype_enum
+    assert list(defs[name].outputs) == ['output']
+    assert [d.size for d in defs[name].outputs['output'].tensor_shape.dim] == [-1, -1, -1, 3]
+    assert list(defs[name + '_bytes'].inputs) == ['images']
+    assert defs[name + '_bytes'].inputs['images'].dtype == tf.string.as_datatype_enum
+    assert list(defs[name + '_bytes'].outputs) == ['output_png']
+  with open(os.path.join(path, export.METADATA_PATH)) as f:
+    meta = json.load(f)
+  assert meta['model'] == 'CycleGAN' and meta['size_multiple'] == 4
+  assert set(meta['signatures']) == expected
+
+
+@pytest.mark.parametrize('direction', DIRECTIONS)
+def test_float_signature_equals_model(exported, direction):
+  model, _, _, loaded = exported
+  x = _random([2, 32, 28, 3])
+  y = loaded.signatures[direction](images=x)['output'].numpy()
+  np.testing.assert_allclose(y, model(x, direction=direction).numpy(), atol=1e-5)
+  assert np.std(y) > 0.05  # not a constant image
+
+
+@pytest.mark.parametrize('direction', DIRECTIONS)
+def test_float_signature_pads_and_crops(exported, direction):
+  model, _, _, loaded = exported
+  x = _random([1, 30, 37, 3], seed=1)
+  y = loaded.signatures[direction](images=x)['output'].numpy()
+  assert y.shape == (1, 30, 37, 3)
+  padded = np.pad(x.numpy(), [[0, 0], [0, 2], [0, 3], [0, 0]], mode='reflect')
+  expected = model(tf.constant(padded), direction=direction).numpy()[:, :30, :37]
+  np.testing.assert_allclose(y, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize('size', [(1, 1), (2, 3), (5, 1)])
+def test_float_signature_tiny_images(exported, size):
+  _, _, _, loaded = exported
+  y = loaded.signatures['a_to_b'](images=_random([1, *size, 3]))['output']
+  assert y.shape == (1, *size, 3)
+  assert np.all(np.isfinite(y.numpy()))
+
+
+def test_bytes_png_equals_quantised_float_path(exported):
+  _, _, _, loaded = exported
+  image = np.random.default_rng(2).integers(0, 256, (30, 37, 3), dtype=np.uint8)
+  out = loaded.signatures['b_to_a_bytes'](images=tf.constant([_png(image)]))
+  assert set(out) == {'output_png'}
+  decoded = np.asarray(Image.open(io.BytesIO(out['output_png'].numpy()[0])))
+  assert decoded.shape == (30, 37, 3)
+  x = tf.constant(image[None].astype(np.float32) / 127.5 - 1.0)
+  expected = _uint8(loaded.signatures['b_to_a'](images=x)['output'].numpy()[0])
+  assert np.abs(decoded.astype(int) - expected.astype(int)).max() <= 1
+  assert decoded.std() > 5
+
+
+def test_bytes_mixed_batch_with_jpeg(exported):
+  _, _, _, loaded = exported
+  rng = np.random.default_rng(3)
+  small = rng.integers(0, 256, (20, 28, 3), dtype=np.uint8)
+  tall = rng.integers(0, 256, (33, 17, 3), dtype=np.uint8)
+  jpeg = _jpeg(tall)
+  out = loaded.signatures['a_to_b_bytes'](images=tf.constant([_png(small), jpeg]))
+  pngs = out['output_png'].numpy()
+  assert len(pngs) == 2
+  first = np.asarray(Image.open(io.BytesIO(pngs[0])))
+  second = np.asarray(Image.open(io.BytesIO(pngs[1])))
+  assert first.shape == (20, 28, 3) and second.shape == (33, 17, 3)
+  decoded = tf.io.decode_jpeg(jpeg, channels=3).numpy()  # the decoder the graph uses
+  x = tf.constant(decoded[None].astype(np.float32) / 127.5 - 1.0)
+  expected = _uint8(loaded.signatures['a_to_b'](images=x)['output'].numpy()[0])
+  assert np.abs(second.astype(int) - expected.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize('images, message', [
+    (np.zeros([1, 8, 8, 4], np.float32), export.ERR_CHANNELS),
+    (np.zeros([1, 8, 8, 1], np.float32), export.ERR_CHANNELS),
+    (np.zeros([8, 8, 3], np.float32), export.ERR_RANK),
+    (np.zeros([0, 8, 8, 3], np.float32), export.ERR_EMPTY_BATCH),
+    (np.zeros([1, 0, 8, 3], np.float32), export.ERR_EMPTY_IMAGE),
+    (np.zeros([1, export.MAX_SIDE + 1, 1, 3], np.float32), export.ERR_TOO_LARGE),
+])
+def test_float_signature_rejects_bad_input(exported, images, message):
+  _, _, _, loaded = exported
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message.replace('[', r'\[')
+                     .replace(']', r'\]').replace('(', r'\(').replace(')', r'\)')):
+    loaded.signatures['a_to_b'](images=tf.constant(images))
+
+
+@pytest.mark.parametrize('data, message', [
+    ([b'this is not an image'], export.ERR_NOT_IMAGE),
+    ([b''], export.ERR_NOT_IMAGE),
+    ([], export.ERR_EMPTY_BATCH),
+])
+def test_bytes_signature_rejects_bad_input(exported, data, message):
+  _, _, _, loaded = exported
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    loaded.signatures['a_to_b_bytes'](images=tf.constant(data, tf.string))
+
+
+def test_versions_are_never_overwritten(exported):
+  model, base, first, _ = exported
+  before = _tree_digest(first)
+  with pytest.raises(FileExistsError, match='version 1 already exists'):
+    export.export_model(model, base, version=1)
+  for bad in (0, -3, '2', True):
+    with pytest.raises(ValueError, match='positive integer'):
+      export.export_model(model, base, version=bad)
+  second = export.export_model(model, base)
+  assert second == os.path.join(base, '2')
+  assert _tree_digest(first) == before
+  assert sorted(os.listdir(base)) == ['1', '2']
+  assert export.existing_versions(base) == [1, 2]
+
+
+def test_failed_export_leaves_no_version(exported, monkeypatch, tmp_path):
+  model = exported[0]
+
+  def crash(*args, **kwargs):
+    raise RuntimeError('disk full')
+
+  monkeypatch.setattr(tf.saved_model, 'save', crash)
+  with pytest.raises(RuntimeError, match='disk full'):
+    export.export_model(model, str(tmp_path), version=5)
+  assert os.listdir(tmp_path) == []
+
+
+def _tiny_recipe(**model):
+  config = config_lib.load_recipe(RECIPE)
+  config.model.update(dict(TINY, **model))
+  return config
+
+
+def _make_workdir(path, config, model=None, step=7):
+  os.makedirs(path, exist_ok=True)
+  with open(os.path.join(path, 'recipe.json'), 'w') as f:
+    f.write(json.dumps(config.to_dict()))
+  if model is not None:
+    checkpoint = tf.train.Checkpoint(step=tf.Variable(step, dtype=tf.int64), model=model)
+    tf.train.CheckpointManager(checkpoint, os.path.join(path, 'checkpoints'), 3).save()
+  return str(path)
+
+
+def test_export_workdir_round_trip_in_float32(tmp_path):
+  config = _tiny_recipe()
+  config.train.precision = 'mixed_bfloat16'
+  model = _build(build_model(config))
+  _perturb(model, 4)
+  workdir = _make_workdir(tmp_path / 'run', config, model, step=7)
+  keras.mixed_precision.set_global_policy('mixed_bfloat16')  # export must not use it
+  try:
+    path = export.export_workdir(workdir)
+    assert keras.mixed_precision.global_policy().name == 'mixed_bfloat16'  # restored
+  finally:
+    keras.mixed_precision.set_global_policy('float32')
+  assert path == os.path.join(workdir, 'export', '1')
+  loaded = tf.saved_model.load(path)
+  x = _random([1, 16, 20, 3], seed=5)
+  for direction in DIRECTIONS:
+    np.testing.assert_allclose(loaded.signatures[direction](images=x)['output'].numpy(),
+                               model(x, direction=direction).numpy(), atol=1e-5)
+  with open(os.path.join(path, export.METADATA_PATH)) as f:
+    meta = json.load(f)
+  assert meta['step'] == 7
+  assert meta['recipe']['model']['ngf'] == 4
+
+
+def test_export_workdir_without_checkpoint(tmp_path):
+  workdir = _make_workdir(tmp_path / 'run', _tiny_recipe())
+  with pytest.raises(FileNotFoundError, match='no checkpoint in .*checkpoints'):
+    export.export_workdir(workdir)
+  assert not os.path.exists(os.path.join(workdir, 'export'))
+
+
+def test_export_workdir_with_mismatched_checkpoint(tmp_path):
+  model = _build(build_model(_tiny_recipe()))
+  workdir = _make_workdir(tmp_path / 'run', _tiny_recipe(), model)
+  _make_workdir(workdir, _tiny_recipe(n_blocks=2))  # recipe no longer matches the weights
+  with pytest.raises(AssertionError):
+    export.export_workdir(workdir)
+
+
+def test_untracked_weights_are_detected():
+  # The failure mode the check guards against: Keras 3 does not checkpoint list-held layers.
+  class ListHolder(keras.layers.Layer):
+
+    def __init__(self):
+      super().__init__()
+      self.direct = keras.layers.Dense(2)
+      self.body = [keras.layers.Dense(2)]
+
+    def call(self, x):
+      return self.body[0](self.direct(x))
+
+  layer = ListHolder()
+  layer(tf.zeros([1, 2]))
+  assert {id(w) for w in export.untracked_weights(layer)} == {
+      id(w) for w in layer.body[0].weights}
+
+
+def test_cli_refuses_onnx_and_reports_errors(tmp_path, capsys):
+  assert export.cli(str(tmp_path), fmt='onnx') == 2
+  assert 'not supported yet' in capsys.readouterr().err
+  workdir = _make_workdir(tmp_path / 'run', _tiny_recipe())
+  assert export.cli(workdir) == 1
+  assert 'no checkpoint' in capsys.readouterr().err

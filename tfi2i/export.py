@@ -1,0 +1,379 @@
+"""Export a trained model as a TF Serving SavedModel.
+
+  python -m tfi2i.export --workdir=DIR [--version=N]
+
+Layout (what TF Serving watches): `EXPORT_BASE/<version>/saved_model.pb` with an integer
+version. `export_workdir` uses `WORKDIR/export/`. A new export takes the next free version
+(1 + the highest integer folder); an existing version is never overwritten. The export is
+written to a hidden sibling folder (`.tmp-<version>-<pid>`, which TF Serving ignores) and
+renamed into place when complete, so a crash never leaves half an export under a version.
+
+Signatures, for each endpoint N of `model.translation_endpoints()` (CycleGAN: `a_to_b` and
+`b_to_a`; `serving_default` is the first endpoint's float signature):
+
+  N          input  `images`: float32 [batch, height, width, 3], RGB in [-1, 1] (values are
+                    not checked). Any height and width from 1 to MAX_SIDE: the image is padded
+                    at the bottom and right up to a multiple of `model.size_multiple` and
+                    at least `padding_rule(model)[1]` (8 for CycleGAN) by reflection,
+                    clamped to the edge when the image is smaller than the padding;
+                    translated; and cropped back.
+             outputs the endpoint's named outputs, each float32 [batch, height, width, C] in
+                    [-1, 1] at the input size (CycleGAN: `output`, C = 3).
+  N_bytes    input  `images`: string [batch], each a PNG, JPEG, GIF (first frame) or BMP file;
+                    the images of one batch may have different sizes.
+             outputs `<output>_png` for each named output of N (CycleGAN: `output_png`):
+                    string [batch], PNG files at the size of the corresponding input, pixels
+                    round(clip((y + 1) * 127.5, 0, 255)).
+
+Errors (InvalidArgumentError, raised by the graph, so TF Serving returns the same text):
+  'images must be a batch of images: float32 [batch, height, width, 3]'   (ERR_RANK)
+  'images must have 3 channels (RGB): float32 [batch, height, width, 3]'  (ERR_CHANNELS)
+  'images must hold at least one image'                                   (ERR_EMPTY_BATCH)
+  'image height and width must be at least 1'                             (ERR_EMPTY_IMAGE)
+  'image height and width must be at most 4096'                           (ERR_TOO_LARGE)
+  'images: an element is not a PNG, JPEG, GIF or BMP file'                (ERR_NOT_IMAGE)
+The float `images` input is declared with an unknown shape in the SignatureDef (a loaded
+signature does not enforce declared shapes, and a static [-1, -1, -1, 3] would turn the
+rank and channel checks into trace-time no-ops), so these checks run in the graph and give
+one message everywhere. A file with a valid header but corrupt data fails with the
+decoder's own error.
+
+Metadata: `<version>/assets.extra/tfi2i.json` (model class, recipe, checkpoint step, size
+multiple, signatures, versions); TF Serving ignores `assets.extra`.
+
+Precision: `export_workdir` rebuilds the model under the float32 policy whatever
+`train.precision` was (the checkpointed weights are float32 either way), so the exported
+graph computes in float32. `export_model` exports the model it is given as it is.
+"""
+import datetime
+import json
+import os
+import shutil
+import sys
+
+from absl import app
+from absl import flags
+import keras
+import tensorflow as tf
+
+import tfi2i
+
+MAX_SIDE = 4096  # largest height or width the signatures accept
+METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')
+BYTES_SUFFIX = '_bytes'
+PNG_SUFFIX = '_png'
+
+ERR_RANK = 'images must be a batch of images: float32 [batch, height, width, 3]'
+ERR_CHANNELS = 'images must have 3 channels (RGB): float32 [batch, height, width, 3]'
+ERR_EMPTY_BATCH = 'images must hold at least one image'
+ERR_EMPTY_IMAGE = 'image height and width must be at least 1'
+ERR_TOO_LARGE = f'image height and width must be at most {MAX_SIDE}'
+ERR_NOT_IMAGE = 'images: an element is not a PNG, JPEG, GIF or BMP file'
+
+_MAGIC = (b'\x89PNG', b'\xff\xd8\xff', b'GIF8', b'BM')
+
+
+def _pad_index(size, padded):
+  """Indices 0..padded-1 into 0..size-1: identity, then reflection, clamped to the edge."""
+  i = tf.range(padded)
+  return tf.clip_by_value(tf.where(i < size, i, 2 * (size - 1) - i), 0, size - 1)
+
+
+def _require(ok, message, x, data=()):
+  """x if `ok`, else an InvalidArgumentError 'assertion failed: [message] ...'.
+
+  The check is a data dependency of the result (tf.cond), not a control dependency:
+  grappler may run a control-dependent op such as a shape slice before a failing Assert,
+  so the documented message would be replaced by an unrelated error.
+  """
+  def fail():
+    with tf.control_dependencies([tf.debugging.Assert(False, [message, *data], summarize=8)]):
+      return tf.identity(x)
+  return tf.cond(ok, lambda: tf.identity(x), fail)
+
+
+def _checked(images):
+  """images, after the documented checks (in this order of precedence)."""
+  shape = tf.shape(images)
+  dims = tf.concat([shape, tf.zeros([4], tf.int32)], 0)[:4]  # valid for any rank
+  checks = [
+      (tf.equal(tf.size(shape), 4), ERR_RANK),
+      (tf.equal(dims[3], 3), ERR_CHANNELS),
+      (dims[0] >= 1, ERR_EMPTY_BATCH),
+      (tf.reduce_min(dims[1:3]) >= 1, ERR_EMPTY_IMAGE),
+      (tf.reduce_max(dims[1:3]) <= MAX_SIDE, ERR_TOO_LARGE),
+  ]
+  ok, message = checks[-1]
+  message = tf.constant(message)
+  for cond, text in reversed(checks[:-1]):
+    ok = tf.logical_and(ok, cond)
+    message = tf.where(cond, message, text)
+  images = _require(ok, message, images, ['shape:', shape])
+  return tf.ensure_shape(images, [None, None, None, 3])
+
+
+def padding_rule(model):
+  """(size_multiple, min_side) of a model: what the signatures pad inputs up to.
+
+  min_side is `model.min_input_size` when the model defines it, else 2 * size_multiple:
+  the ResNet generator's reflection paddings need at least 2 pixels after its two
+  stride-2 steps (8 pixels at the input).
+  """
+  multiple = max(1, int(getattr(model, 'size_multiple', 1) or 1))
+  min_side = getattr(model, 'min_input_size', None)
+  min_side = 2 * multiple if min_side is None else max(1, int(min_side))
+  return multiple, -(-min_side // multiple) * multiple
+
+
+def _padded_call(fn, images, multiple, min_side):
+  """fn on images padded to a multiple of `multiple` (at least min_side), outputs cropped."""
+  images = _checked(tf.cast(images, tf.float32))
+  h, w = tf.shape(images)[1], tf.shape(images)[2]
+  if multiple > 1 or min_side > 1:
+    ph = tf.maximum(h + tf.math.floormod(-h, multiple), min_side)
+    pw = tf.maximum(w + tf.math.floormod(-w, multiple), min_side)
+    images = tf.gather(images, _pad_index(h, ph), axis=1)
+    images = tf.gather(images, _pad_index(w, pw), axis=2)
+  outputs = fn(images)
+  return {name: tf.cast(y, tf.float32)[:, :h, :w, :] for name, y in outputs.items()}
+
+
+def _to_uint8(y):
+  return tf.cast(tf.clip_by_value(tf.round((y + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def _is_image_file(data):
+  return tf.reduce_any(
+      [tf.equal(tf.strings.substr(data, 0, len(m)), m) for m in _MAGIC])
+
+
+def _make_signatures(fn, multiple, min_side):
+  """The float and the bytes tf.function of one endpoint (traced)."""
+
+  @tf.function(input_signature=[
+      tf.TensorSpec(None, tf.float32, name='images')])
+  def float_fn(images):
+    return _padded_call(fn, images, multiple, min_side)
+
+  float_concrete = float_fn.get_concrete_function()
+  output_names = sorted(float_concrete.structured_outputs)
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='images')])
+  def bytes_fn(images):
+    images = _require(tf.size(images) >= 1, ERR_EMPTY_BATCH, images)
+
+    def one(data):
+      data = _require(_is_image_file(data), ERR_NOT_IMAGE, data)
+      image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+      x = tf.cast(image, tf.float32)[None] / 127.5 - 1.0
+      outputs = _padded_call(fn, x, multiple, min_side)
+      return {k + PNG_SUFFIX: tf.io.encode_png(_to_uint8(outputs[k][0])) for k in output_names}
+
+    spec = {k + PNG_SUFFIX: tf.TensorSpec([], tf.string) for k in output_names}
+    # One image at a time: a batch of large images must not all be in flight at once.
+    return tf.map_fn(one, images, fn_output_signature=spec, parallel_iterations=1)
+
+  bytes_fn.get_concrete_function()
+  return float_fn, bytes_fn
+
+
+def _describe(concrete):
+  """{'inputs': {name: [dtype, shape]}, 'outputs': {...}} of a concrete function."""
+  def spec(s):
+    if s.shape.rank is None:
+      return [s.dtype.name, None]  # unknown rank: documented in the module docstring
+    return [s.dtype.name, [d if d is not None else -1 for d in s.shape.as_list()]]
+
+  inputs = {s.name: spec(s) for s in concrete.structured_input_signature[1].values()}
+  if not inputs:
+    inputs = {s.name: spec(s) for s in concrete.structured_input_signature[0]}
+  outputs = {k: spec(v) for k, v in concrete.structured_outputs.items()}
+  return {'inputs': inputs, 'outputs': outputs}
+
+
+def existing_versions(export_base: str) -> list[int]:
+  """Integer version folders under export_base, sorted (TF Serving's notion of a version)."""
+  if not os.path.isdir(export_base):
+    return []
+  return sorted(int(n) for n in os.listdir(export_base)
+                if n.isdigit() and os.path.isdir(os.path.join(export_base, n)))
+
+
+def export_model(model, export_base: str, *, version: int | None = None,
+                 metadata: dict | None = None) -> str:
+  """Writes `model`'s translation endpoints as a SavedModel under export_base/<version>.
+
+  Args:
+    model: a built TranslationModel (its variables exist).
+    export_base: folder of versions, created if missing.
+    version: integer version; default 1 + the highest existing one. An existing version
+      raises FileExistsError and is left untouched.
+    metadata: extra JSON-serialisable entries for assets.extra/tfi2i.json (e.g. recipe, step).
+
+  Returns:
+    The version folder.
+  """
+  export_base = os.path.abspath(os.path.expanduser(str(export_base)))
+  versions = existing_versions(export_base)
+  if version is None:
+    version = (versions[-1] + 1) if versions else 1
+  if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    raise ValueError(f'export version must be a positive integer, got {version!r}')
+  final = os.path.join(export_base, str(version))
+  if os.path.exists(final):
+    raise FileExistsError(f'export version {version} already exists: {final}; '
+                          f'existing versions are never overwritten (existing: {versions})')
+  endpoints = model.translation_endpoints()
+  if not endpoints:
+    raise ValueError(f'{type(model).__name__} has no translation endpoints to export')
+  multiple, min_side = padding_rule(model)
+
+  root = tf.Module()
+  signatures, variables = {}, {}
+  for name, fn in endpoints.items():
+    float_fn, bytes_fn = _make_signatures(fn, multiple, min_side)
+    setattr(root, name, float_fn)
+    setattr(root, name + BYTES_SUFFIX, bytes_fn)
+    signatures[name] = float_fn.get_concrete_function()
+    signatures[name + BYTES_SUFFIX] = bytes_fn.get_concrete_function()
+    for concrete in (signatures[name], signatures[name + BYTES_SUFFIX]):
+      for v in concrete.variables:
+        variables[id(v)] = v
+  # Only what the endpoints read is saved (generators, not discriminators or optimizers).
+  root.endpoint_variables = list(variables.values())
+  signatures.setdefault('serving_default', signatures[next(iter(endpoints))])
+
+  info = {
+      'format': 'tfi2i-saved-model-1',
+      'model': type(model).__name__,
+      'version': version,
+      'size_multiple': multiple,
+      'min_side': min_side,
+      'max_side': MAX_SIDE,
+      'signatures': {k: _describe(c) for k, c in signatures.items()},
+      'exported_at': datetime.datetime.now(datetime.timezone.utc).isoformat(),
+      'tfi2i': tfi2i.__version__, 'tensorflow': tf.__version__, 'keras': keras.__version__,
+      **(metadata or {}),
+  }
+  os.makedirs(export_base, exist_ok=True)
+  tmp = os.path.join(export_base, f'.tmp-{version}-{os.getpid()}')
+  shutil.rmtree(tmp, ignore_errors=True)
+  try:
+    tf.saved_model.save(root, tmp, signatures=signatures)
+    os.makedirs(os.path.join(tmp, 'assets.extra'), exist_ok=True)
+    with open(os.path.join(tmp, METADATA_PATH), 'w') as f:
+      json.dump(info, f, indent=2, sort_keys=True, default=str)
+    if os.path.exists(final):  # someone else exported this version meanwhile
+      raise FileExistsError(f'export version {version} appeared while exporting: {final}')
+    os.rename(tmp, final)
+  except BaseException:
+    shutil.rmtree(tmp, ignore_errors=True)
+    raise
+  return final
+
+
+def _dummy_build(model, config):
+  """Creates every variable the endpoints use with one tiny call per endpoint."""
+  size = 2 * padding_rule(model)[1]
+  channels = int(config.model.get('input_nc', 3))
+  for fn in model.translation_endpoints().values():
+    fn(tf.zeros([1, size, size, channels], tf.float32))
+
+
+def untracked_weights(model) -> list:
+  """Weights of `model` that tf.train.Checkpoint does not reach (so checkpoints lack them).
+
+  In Keras 3 a Python list of layers held by a custom Layer is not tracked for
+  tf.train.Checkpoint; such weights would silently keep their initial values on restore.
+  """
+  tracked = {id(o) for o in tf.train.TrackableView(model).descendants()}
+  return [w for w in model.weights if id(w) not in tracked]
+
+
+def restore_workdir(workdir: str):
+  """(model, config, step, checkpoint path) from WORKDIR's recipe.json and latest checkpoint.
+
+  The model is built under the float32 policy. Raises FileNotFoundError without a
+  checkpoint, RuntimeError when some model weights cannot be checkpointed, and an
+  AssertionError from TF when the checkpoint does not match the recipe.
+  """
+  from tfi2i import config as config_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i.models import build_model  # pylint: disable=import-outside-toplevel
+  config = config_lib.load_workdir_recipe(workdir)
+  checkpoint_dir = os.path.join(workdir, 'checkpoints')
+  latest = tf.train.latest_checkpoint(checkpoint_dir)
+  if not latest:
+    raise FileNotFoundError(f'no checkpoint in {checkpoint_dir}: train first '
+                            f'(python -m tfi2i.train --workdir={workdir} ...)')
+  previous = keras.mixed_precision.global_policy().name
+  keras.mixed_precision.set_global_policy('float32')
+  try:
+    model = build_model(config)
+    _dummy_build(model, config)
+  finally:
+    keras.mixed_precision.set_global_policy(previous)
+  missing = untracked_weights(model)
+  if missing:
+    names = ', '.join(sorted({w.path for w in missing})[:8])
+    raise RuntimeError(
+        f'{len(missing)} weights of {type(model).__name__} are not tracked by '
+        f'tf.train.Checkpoint ({names}, ...): checkpoints do not hold them, so an export '
+        'would contain their initial values. Assign each sub-layer to its own attribute '
+        '(Keras 3 does not track lists of layers for tf.train.Checkpoint).')
+  status = tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+  try:
+    status.assert_existing_objects_matched()
+  except AssertionError as e:
+    detail = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
+    raise AssertionError(f'checkpoint {latest} does not match the model of '
+                         f'{workdir}/recipe.json: {detail}') from None
+  reader = tf.train.load_checkpoint(latest)
+  step_key = 'step/.ATTRIBUTES/VARIABLE_VALUE'
+  step = int(reader.get_tensor(step_key)) if reader.has_tensor(step_key) else None
+  return model, config, step, latest
+
+
+def export_workdir(workdir: str, version: int | None = None) -> str:
+  """Restores WORKDIR's latest checkpoint and exports it to WORKDIR/export/<version>."""
+  model, config, step, latest = restore_workdir(workdir)
+  metadata = {'recipe': config.to_dict(), 'step': step,
+              'checkpoint': os.path.basename(latest),
+              'workdir': os.path.abspath(workdir)}
+  return export_model(model, os.path.join(workdir, 'export'), version=version,
+                      metadata=metadata)
+
+
+def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model') -> int:
+  """The command line: exports WORKDIR, prints the version folder; returns the exit status."""
+  if fmt != 'saved_model':
+    print(f'--format={fmt} is not supported yet; use --format=saved_model', file=sys.stderr)
+    return 2
+  try:
+    path = export_workdir(workdir, version=version)
+  except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, AssertionError) as e:
+    print(f'export of {workdir} failed: {e}', file=sys.stderr)
+    return 1
+  print(path)
+  return 0
+
+
+def _define_flags():
+  # Defined only when run as a program: tfi2i.train also has --workdir and imports this module.
+  return dict(
+      workdir=flags.DEFINE_string('workdir', None, 'Training workdir (recipe.json, checkpoints/).',
+                                  required=True),
+      version=flags.DEFINE_integer('version', None,
+                                   'Export version; default 1 + the highest existing one.'),
+      fmt=flags.DEFINE_enum('format', 'saved_model', ['saved_model', 'onnx'],
+                            'Export format; only saved_model for now.'))
+
+
+def main(argv, flag_holders):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  return cli(**{k: h.value for k, h in flag_holders.items()})
+
+
+if __name__ == '__main__':
+  _flags = _define_flags()
+  app.run(lambda argv: main(argv, _flags))

@@ -1,0 +1,303 @@
+"""Translate image files with an exported model; writes PNGs and an HTML gallery.
+
+  python -m tfi2i.translate --model=EXPORT_DIR --input=FILE_OR_DIR --output=DIR \
+      [--direction=b_to_a] [--batch_size=1]
+
+--model is a version folder (holds saved_model.pb) or an export base (the highest integer
+version is used); `BASE/latest` is accepted as an alias for the highest version of BASE.
+--input is one image file or a folder (its image files, not recursive, hidden files skipped).
+Images of any size are accepted: the exported signature pads and crops.
+
+Output folder:
+  <name>.png           the translation (the signature's `output`), at the input's size;
+  <key>/<name>.png     any other named output of the signature (e.g. a future attention map);
+  inputs/<name>.png    the input as the model saw it (RGB), so the gallery is self-contained;
+  index.html           one row per input: input | output (| other outputs).
+<name> is the input's file stem; when two inputs share a stem (a.jpg and a.png) the later
+ones get their extension appended (a_png), then a counter if still needed.
+
+A file that cannot be read or translated is reported with its path and skipped; the others
+are still written and the CLI exits with status 1 and the count of failures.
+"""
+import dataclasses
+import html
+import os
+import sys
+import urllib.parse
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from tfi2i.data import images as image_io
+
+LATEST_ALIAS = 'latest'
+OUTPUT_KEY = 'output'
+INPUTS_DIR = 'inputs'
+GALLERY = 'index.html'
+
+
+@dataclasses.dataclass
+class TranslateResult:
+  """What `translate` did."""
+  model_dir: str  # the version folder used
+  outputs: list[str]  # translated PNGs written, in input order
+  failures: list[tuple[str, str]]  # (input path, error message)
+  gallery: str  # path of index.html
+
+
+def _has_saved_model(path):
+  return os.path.isfile(os.path.join(path, 'saved_model.pb'))
+
+
+def resolve_model_dir(path: str) -> str:
+  """A version folder from a version folder, an export base, or `BASE/latest`."""
+  path = os.path.abspath(os.path.expanduser(str(path)))
+  if _has_saved_model(path):
+    return path
+  if not os.path.isdir(path):
+    if os.path.basename(path) == LATEST_ALIAS and os.path.isdir(os.path.dirname(path)):
+      return resolve_model_dir(os.path.dirname(path))
+    raise FileNotFoundError(f'model folder does not exist: {path}')
+  versions = sorted(int(n) for n in os.listdir(path)
+                    if n.isdigit() and _has_saved_model(os.path.join(path, n)))
+  if not versions:
+    raise FileNotFoundError(
+        f'no SavedModel in {path}: expected {path}/saved_model.pb or integer version '
+        f'folders {path}/<version>/saved_model.pb (python -m tfi2i.export)')
+  return os.path.join(path, str(versions[-1]))
+
+
+def list_inputs(path: str) -> list[str]:
+  """[path] for a file; the image files of a folder (not recursive), sorted."""
+  path = os.path.expanduser(str(path))
+  if os.path.isfile(path):
+    return [path]
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f'input does not exist: {path}')
+  names = sorted(n for n in os.listdir(path) if not n.startswith('.')
+                 and image_io.is_image_file(n) and os.path.isfile(os.path.join(path, n)))
+  if not names:
+    raise FileNotFoundError(
+        f'no images ({", ".join(image_io.IMAGE_EXTENSIONS)}) in {path}')
+  return [os.path.join(path, n) for n in names]
+
+
+def output_names(paths) -> list[str]:
+  """A distinct output stem per input path (case-insensitive, so also on macOS/Windows)."""
+  taken, names = set(), []
+  for p in paths:
+    stem, ext = os.path.splitext(os.path.basename(p))
+    candidates = [stem, f'{stem}_{ext.lstrip(".")}' if ext else stem]
+    name = next((c for c in candidates if c.lower() not in taken), None)
+    counter = 2
+    while name is None or name.lower() in taken:
+      name = f'{candidates[-1]}_{counter}'
+      counter += 1
+    taken.add(name.lower())
+    names.append(name)
+  return names
+
+
+def load_signature(model_dir: str, direction: str):
+  """(version folder, the float signature `direction`) of an export."""
+  model_dir = resolve_model_dir(model_dir)
+  loaded = tf.saved_model.load(model_dir)
+  if direction not in loaded.signatures:
+    available = sorted(k for k in loaded.signatures if k != 'serving_default')
+    raise ValueError(f'unknown direction {direction!r} for the model in {model_dir}; '
+                     f'its signatures: {", ".join(available)}')
+  return model_dir, loaded.signatures[direction]
+
+
+def to_float(image_uint8):
+  return image_uint8.astype(np.float32) / 127.5 - 1.0
+
+
+def to_uint8(image_float):
+  return np.clip(np.round((np.asarray(image_float) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def write_gallery(path: str, rows, header=None, title: str = 'tfi2i translations') -> str:
+  """Writes an HTML table of images.
+
+  Args:
+    path: the HTML file; image paths are relative to its folder.
+    rows: one list of cells per row; a cell is (caption, relative image path or None for a
+      text-only cell, e.g. an error).
+    header: optional column titles.
+    title: page title.
+
+  Returns:
+    path.
+  """
+  e = html.escape
+  out = ['<!DOCTYPE html>', '<html><head><meta charset="utf-8">', f'<title>{e(title)}</title>',
+         '<style>body{font-family:sans-serif}table{border-collapse:collapse}'
+         'td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:center}'
+         'img{max-width:320px;image-rendering:pixelated}.err{color:#b00}</style>',
+         '</head><body>', f'<h1>{e(title)}</h1>', '<table>']
+  if header:
+    out.append('<tr>' + ''.join(f'<th>{e(h)}</th>' for h in header) + '</tr>')
+  for row in rows:
+    cells = []
+    for caption, src in row:
+      if src is None:
+        cells.append(f'<td class="err">{e(caption)}</td>')
+      else:
+        url = e(urllib.parse.quote(src.replace(os.sep, '/')))
+        cells.append(f'<td><a href="{url}"><img src="{url}" loading="lazy"></a>'
+                     f'<br>{e(caption)}</td>')
+    out.append('<tr>' + ''.join(cells) + '</tr>')
+  out += ['</table>', '</body></html>', '']
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path, 'w', encoding='utf-8') as f:
+    f.write('\n'.join(out))
+  return path
+
+
+def _size(image):
+  return f'{image.shape[1]}x{image.shape[0]}'
+
+
+def _batches(items, batch_size):
+  """Consecutive items of the same image shape, at most batch_size at a time."""
+  batch = []
+  for item in items:
+    if batch and (len(batch) == batch_size or batch[0][2].shape != item[2].shape):
+      yield batch
+      batch = []
+    batch.append(item)
+  if batch:
+    yield batch
+
+
+def _run(signature, batch):
+  """{key: uint8 [B, H, W, C]} for a list of (index, path, image) items."""
+  x = tf.constant(np.stack([to_float(image) for _, _, image in batch]))
+  return {k: to_uint8(v.numpy()) for k, v in signature(images=x).items()}
+
+
+def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b',
+              batch_size: int = 1) -> TranslateResult:
+  """Translates image files with an export; see the module docstring for the output layout.
+
+  Args:
+    model_dir: version folder, export base or `BASE/latest`.
+    inputs: an image file, a folder of images, or a list of image files.
+    output_dir: where PNGs and index.html go (created).
+    direction: the float signature to use (CycleGAN: 'a_to_b' or 'b_to_a').
+    batch_size: images translated per call (consecutive images of the same size only).
+
+  Returns:
+    TranslateResult; files that failed are listed in `failures`, not raised.
+  """
+  if batch_size < 1:
+    raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+  paths = list_inputs(inputs) if isinstance(inputs, (str, os.PathLike)) else [
+      str(p) for p in inputs]
+  if not paths:
+    raise ValueError('no input images given')
+  output_dir = os.path.abspath(os.path.expanduser(str(output_dir)))
+  for p in paths:
+    if os.path.dirname(os.path.abspath(p)) in (output_dir, os.path.join(output_dir, INPUTS_DIR)):
+      raise ValueError(f'--output {output_dir} would overwrite the inputs in it; '
+                       'choose another output folder')
+  model_dir, signature = load_signature(model_dir, direction)
+  names = output_names(paths)
+
+  failures, loaded = {}, []
+  for i, p in enumerate(paths):
+    try:
+      loaded.append((i, p, image_io.load_image(p)))
+    except image_io.DataError as e:
+      failures[i] = str(e)
+      logging.error('%s', e)
+
+  written = {}  # index -> {key: relative path}
+  for batch in _batches(loaded, batch_size):
+    try:
+      results = [(batch, _run(signature, batch))]
+    except tf.errors.OpError:
+      results = []  # retry one by one, so that the error names the file
+      for item in batch:
+        try:
+          results.append(([item], _run(signature, [item])))
+        except tf.errors.OpError as e:
+          failures[item[0]] = f'cannot translate {item[1]}: {e.message.strip()}'
+          logging.error('%s', failures[item[0]])
+    for items, outputs in results:
+      for j, (i, _, image) in enumerate(items):
+        rel = {INPUTS_DIR: os.path.join(INPUTS_DIR, names[i] + '.png')}
+        image_io.save_png(os.path.join(output_dir, rel[INPUTS_DIR]), image)
+        for key, values in sorted(outputs.items(), key=lambda kv: kv[0] != OUTPUT_KEY):
+          rel[key] = names[i] + '.png' if key == OUTPUT_KEY else os.path.join(
+              key, names[i] + '.png')
+          image_io.save_png(os.path.join(output_dir, rel[key]), values[j])
+        written[i] = rel
+
+  keys = sorted({k for rel in written.values() for k in rel} - {INPUTS_DIR},
+                key=lambda k: (k != OUTPUT_KEY, k))
+  images = {i: image for i, _, image in loaded}
+  rows = []
+  for i, p in enumerate(paths):
+    source = os.path.basename(p)
+    if i in failures:
+      rows.append([(f'{source}: {failures[i]}', None)] + [('failed', None)] * len(keys))
+      continue
+    size = _size(images[i])
+    rows.append([(f'{source} ({size})', written[i][INPUTS_DIR])] +
+                [(f'{written[i][k]} ({size})', written[i][k]) for k in keys])
+  gallery = write_gallery(
+      os.path.join(output_dir, GALLERY), rows, header=['input', *keys],
+      title=f'{direction}: {os.path.basename(model_dir)} ({model_dir})')
+  outputs = [os.path.join(output_dir, written[i][OUTPUT_KEY]) for i in sorted(written)
+             if OUTPUT_KEY in written[i]]
+  return TranslateResult(model_dir, outputs,
+                         [(paths[i], failures[i]) for i in sorted(failures)], gallery)
+
+
+def cli(model: str, input: str, output: str,  # pylint: disable=redefined-builtin
+        direction: str = 'a_to_b', batch_size: int = 1) -> int:
+  """The command line: translate, print where the gallery is; returns the exit status."""
+  try:
+    result = translate(model, input, output, direction, batch_size)
+  except (FileNotFoundError, ValueError) as e:
+    print(f'translate failed: {e}', file=sys.stderr)
+    return 1
+  print(f'Translated {len(result.outputs)} images with {result.model_dir} into '
+        f'{os.path.dirname(result.gallery)}')
+  print(f'Gallery: {result.gallery}')
+  if result.failures:
+    print(f'{len(result.failures)} of {len(result.failures) + len(result.outputs)} inputs '
+          'failed:', file=sys.stderr)
+    for path, error in result.failures:
+      print(f'  {path}: {error}', file=sys.stderr)
+    return 1
+  return 0
+
+
+def _define_flags():
+  # Defined only when run as a program, so importing this module adds no global flags.
+  return dict(
+      model=flags.DEFINE_string('model', None, 'Export version folder, export base or '
+                                'BASE/latest.', required=True),
+      input=flags.DEFINE_string('input', None, 'An image file or a folder of images.',
+                                required=True),
+      output=flags.DEFINE_string('output', None, 'Output folder (PNGs and index.html).',
+                                 required=True),
+      direction=flags.DEFINE_string('direction', 'a_to_b', 'Signature: a_to_b or b_to_a.'),
+      batch_size=flags.DEFINE_integer('batch_size', 1, 'Images per call (same-size runs).'))
+
+
+def main(argv, flag_holders):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  return cli(**{k: h.value for k, h in flag_holders.items()})
+
+
+if __name__ == '__main__':
+  _flags = _define_flags()
+  app.run(lambda argv: main(argv, _flags))
