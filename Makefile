@@ -19,8 +19,10 @@ data: venv
 
 demo: data
 	$(BIN)/python -m tfi2i.train --recipe=recipes/cyclegan_demo.py --recipe.data.root=$(DATA) --workdir=$(WORKDIR)
-	$(BIN)/python -m tfi2i.translate --model=$(WORKDIR)/export/latest --input=$(DATA)/testA --output=$(WORKDIR)/gallery
-	@echo "Gallery: $(WORKDIR)/gallery/index.html   TensorBoard: $(BIN)/tensorboard --logdir=$(WORKDIR)"
+	$(BIN)/python -m tfi2i.translate --model=$(WORKDIR)/export --input=$(DATA)/testA --output=$(WORKDIR)/gallery/a_to_b
+	$(BIN)/python -m tfi2i.translate --model=$(WORKDIR)/export --input=$(DATA)/testB --output=$(WORKDIR)/gallery/b_to_a --direction=b_to_a
+	@echo "Galleries: $(WORKDIR)/gallery/a_to_b/index.html $(WORKDIR)/gallery/b_to_a/index.html"
+	@echo "TensorBoard: $(BIN)/tensorboard --logdir=$(WORKDIR)"
 
 test: venv
 	$(BIN)/python -m pytest -q tests

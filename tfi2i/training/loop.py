@@ -133,8 +133,7 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> Tr
 
   writer = tf.summary.create_file_writer(os.path.join(workdir, 'train'))
   start = int(step.numpy())
-  progbar = keras.utils.Progbar(total_steps, stateful_metrics=None, unit_name='step')
-  progbar.update(start)
+  progbar = None  # created at the first step, when the loss names are known
   logs, saved_path = {}, manager.latest_checkpoint
   current = start
   started = time.perf_counter()
@@ -164,6 +163,8 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> Tr
                                  step=current)
       if current % t.checkpoint_every == 0 or current == total_steps:
         saved_path = manager.save(checkpoint_number=current)
+      if progbar is None:  # losses shown as they are at this step, as the official log
+        progbar = keras.utils.Progbar(total_steps, stateful_metrics=list(logs), unit_name='step')
       progbar.update(current, values=[(k, v) for k, v in logs.items() if k.endswith('total')])
   except KeyboardInterrupt:
     if current > start and current != _step_of(saved_path):
