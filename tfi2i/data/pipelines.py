@@ -1,0 +1,161 @@
+"""Unpaired A/B training stream (official data/unaligned_dataset.py), resumable.
+
+Folder source: the stream is a pure function of (files, seed, step). Sample i
+(= step * batch_size + k) lies in epoch e = i // epoch_size; in each epoch, A
+is a stateless permutation of its files drawn from (seed, e, 0), tiled to
+epoch_size, and B one from (seed, e, 1). Crops and flips are stateless ops
+seeded from (seed, i). Resuming at `start_step` skips ahead before decoding,
+so it costs nothing and gives the batches an uninterrupted run would have.
+
+TFDS source: each split is shuffled with a seeded tf.data shuffle and repeated,
+and the two are zipped; resuming replays (reads, does not decode) the records
+before `start_step`.
+"""
+import dataclasses
+import math
+
+from absl import logging
+import tensorflow as tf
+
+from tfi2i.data import images
+from tfi2i.data import sources
+from tfi2i.data import transforms
+from tfi2i.data.images import DataError
+
+_TAG_PERMUTATION = 1
+_TAG_AUGMENT = 2
+_MAX_TFDS_SHUFFLE = 10_000
+_fold_in = tf.random.experimental.stateless_fold_in
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+  n_a: int  # images in domain A
+  n_b: int  # images in domain B
+  epoch_size: int  # max(n_a, n_b), the official UnalignedDataset.__len__
+  steps_per_epoch: int  # ceil(epoch_size / batch_size)
+  source: str  # what was read, for logs
+
+
+def _key(seed: int, tag: int):
+  return _fold_in(tf.constant([seed, 0], tf.int64), tag)
+
+
+def _parallel(data_cfg) -> int:
+  n = int(getattr(data_cfg, 'num_parallel_calls', -1))
+  return tf.data.AUTOTUNE if n <= 0 else n
+
+
+def _finish(ds, batch_size: int):
+  ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+  opts = tf.data.Options()
+  opts.deterministic = True
+  return ds.with_options(opts)
+
+
+def _check_args(batch_size, start_step):
+  if int(batch_size) < 1:
+    raise DataError(f'batch_size must be >= 1, got {batch_size}')
+  if int(start_step) < 0:
+    raise DataError(f'start_step must be >= 0, got {start_step}')
+
+
+def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
+  folder_a, folder_b = sources.domain_folders(data_cfg, split)
+  paths_a, paths_b = sources.domain_files(data_cfg, split)
+  on_error = getattr(data_cfg, 'on_bad_image', 'fail')
+  rec_a = images.scan_images(paths_a, on_error)
+  rec_b = images.scan_images(paths_b, on_error)
+  n_a, n_b = len(rec_a), len(rec_b)
+  epoch_size = max(n_a, n_b)
+  tf_a = transforms.get_transform(data_cfg, batch_size, [(r.height, r.width) for r in rec_a],
+                                  name=folder_a)
+  tf_b = transforms.get_transform(data_cfg, batch_size, [(r.height, r.width) for r in rec_b],
+                                  name=folder_b)
+
+  files_a = tf.constant([r.path for r in rec_a])
+  codecs_a = tf.constant([r.codec for r in rec_a], tf.int32)
+  files_b = tf.constant([r.path for r in rec_b])
+  codecs_b = tf.constant([r.codec for r in rec_b], tf.int32)
+  perm_key = _key(seed, _TAG_PERMUTATION)
+  aug_key = _key(seed, _TAG_AUGMENT)
+
+  def per_epoch(e):
+    epoch_key = _fold_in(perm_key, e)
+    pos = tf.range(epoch_size, dtype=tf.int64)
+    perm_a = tf.random.experimental.stateless_shuffle(
+        tf.range(n_a, dtype=tf.int64), seed=_fold_in(epoch_key, 0))
+    perm_b = tf.random.experimental.stateless_shuffle(
+        tf.range(n_b, dtype=tf.int64), seed=_fold_in(epoch_key, 1))
+    ia = tf.gather(perm_a, pos % n_a)
+    ib = tf.gather(perm_b, pos % n_b)
+    return tf.data.Dataset.from_tensor_slices(
+        (tf.gather(files_a, ia), tf.gather(codecs_a, ia),
+         tf.gather(files_b, ib), tf.gather(codecs_b, ib), e * epoch_size + pos))
+
+  def load(path_a, codec_a, path_b, codec_b, i):
+    key = _fold_in(aug_key, i)
+    return {'a': tf_a(transforms.decode_file(path_a, codec_a), _fold_in(key, 0)),
+            'b': tf_b(transforms.decode_file(path_b, codec_b), _fold_in(key, 1))}
+
+  first = int(start_step) * int(batch_size)
+  start_epoch, offset = divmod(first, epoch_size)
+  ds = tf.data.Dataset.range(start_epoch, 2**62).flat_map(per_epoch).skip(offset)
+  ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
+  source = f'folders A={folder_a} ({n_a} images), B={folder_b} ({n_b} images)'
+  return ds, n_a, n_b, source
+
+
+def _tfds_seed(seed: int, domain: int) -> int:
+  return (int(seed) * 2_654_435_761 + domain * 40_503 + 1) % (2**31 - 1)
+
+
+def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
+  ds_a, ds_b, n_a, n_b = sources.load_tfds(data_cfg, split)
+  tf_a = transforms.get_transform(data_cfg, batch_size, None, name='domain A')
+  tf_b = transforms.get_transform(data_cfg, batch_size, None, name='domain B')
+  ds_a = ds_a.shuffle(min(n_a, _MAX_TFDS_SHUFFLE), seed=_tfds_seed(seed, 0),
+                      reshuffle_each_iteration=True).repeat()
+  ds_b = ds_b.shuffle(min(n_b, _MAX_TFDS_SHUFFLE), seed=_tfds_seed(seed, 1),
+                      reshuffle_each_iteration=True).repeat()
+  aug_key = _key(seed, _TAG_AUGMENT)
+
+  def load(i, raw):
+    key = _fold_in(aug_key, i)
+    return {'a': tf_a(transforms.decode_bytes(raw[0]), _fold_in(key, 0)),
+            'b': tf_b(transforms.decode_bytes(raw[1]), _fold_in(key, 1))}
+
+  ds = tf.data.Dataset.zip((ds_a, ds_b)).enumerate().skip(int(start_step) * int(batch_size))
+  ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
+  a_split, b_split = sources.tfds_splits(data_cfg, split)
+  source = f'tfds {data_cfg.tfds_name} {a_split} ({n_a}) / {b_split} ({n_b})'
+  return ds, n_a, n_b, source
+
+
+def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
+                     split=None) -> tuple[tf.data.Dataset, DatasetInfo]:
+  """Infinite stream of {'a', 'b'}: float32 [batch, H, W, 3] in [-1, 1].
+
+  Args:
+    data_cfg: the recipe's data section (recipes/common.py data_config()).
+    batch_size: images per domain per batch (drop_remainder=True).
+    seed: the stream (order and augmentation) is a function of it.
+    start_step: first batch to yield; batch k here is batch start_step + k of
+      the stream from step 0.
+    split: 'train' / 'test' (default data_cfg.split).
+  """
+  _check_args(batch_size, start_step)
+  source = getattr(data_cfg, 'source', 'folder')
+  if source == 'folder':
+    build = _folder_dataset
+  elif source == 'tfds':
+    build = _tfds_dataset
+  else:
+    raise DataError(f'unknown data.source {source!r}; one of {sources.SOURCES}')
+  ds, n_a, n_b, desc = build(data_cfg, int(batch_size), int(seed), int(start_step), split)
+  epoch_size = max(n_a, n_b)
+  info = DatasetInfo(n_a=n_a, n_b=n_b, epoch_size=epoch_size,
+                     steps_per_epoch=math.ceil(epoch_size / int(batch_size)), source=desc)
+  logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, epoch_size,
+               info.steps_per_epoch, batch_size)
+  return _finish(ds, int(batch_size)), info
