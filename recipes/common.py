@@ -18,6 +18,13 @@ def data_config() -> ml_collections.ConfigDict:
   d.dir_b = ''
   # Which split of the official layout to read ('train' -> trainA/trainB).
   d.split = 'train'
+  # Paired data (pix2pix) only: 'aligned' = ROOT/{split}/ holds A|B images side by side
+  # (official aligned_dataset.py); 'folders' = A and B images paired by file name, in
+  # dir_a/dir_b or ROOT/A/{split} + ROOT/B/{split} (see tfi2i/data/paired.py).
+  d.layout = 'aligned'
+  # 'AtoB' or 'BtoA' (swaps a and b), as the official --direction; read by paired_dataset
+  # and data.make_dataset (unpaired_dataset itself ignores it).
+  d.direction = 'AtoB'
   # TFDS source: a dataset name such as 'cycle_gan/horse2zebra' (splits trainA/trainB/testA/testB).
   d.tfds_name = ''
   d.tfds_data_dir = ''

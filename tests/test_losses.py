@@ -59,3 +59,30 @@ def test_gradient_penalty_of_a_linear_critic():
 def test_unknown_mode():
   with pytest.raises(ValueError, match='unknown gan_mode'):
     losses.gan_loss(SCORES, True, 'lsq')
+
+
+def test_multiscale_scores_sum_over_scales():
+  coarse = np.full((2, 1, 1, 1), 0.5, np.float32)
+  np.testing.assert_allclose(losses.gan_loss([SCORES, coarse], True, 'lsgan'),
+                             [0.625 + 0.25, 2.5 + 0.25])
+
+
+def test_bicyclegan_discriminator_loss_is_not_halved():
+  real, fake = np.full((1, 2, 2, 1), 0.5, np.float32), np.full((1, 2, 2, 1), 0.5, np.float32)
+  np.testing.assert_allclose(losses.discriminator_loss(real, fake, 'lsgan', halve=False), [0.5])
+
+
+def test_kl_divergence_by_hand():
+  mu = np.array([[0.0, 1.0], [2.0, 0.0]], np.float32)
+  logvar = np.array([[0.0, np.log(2.0)], [0.0, -1.0]], np.float32)
+  # -0.5 * sum(1 + lv - mu^2 - e^lv)
+  first = -0.5 * ((1 + 0 - 0 - 1) + (1 + np.log(2.0) - 1 - 2))
+  second = -0.5 * ((1 + 0 - 4 - 1) + (1 - 1 - 0 - np.exp(-1.0)))
+  np.testing.assert_allclose(losses.kl_divergence(mu, logvar), [first, second], rtol=1e-6)
+  np.testing.assert_allclose(losses.kl_divergence(np.zeros((3, 8)), np.zeros((3, 8))), [0, 0, 0])
+
+
+def test_latent_regression_by_hand():
+  z = np.array([[1.0, -1.0, 0.0, 2.0]], np.float32)
+  z_hat = np.array([[0.5, -1.0, 1.0, 2.0]], np.float32)
+  np.testing.assert_allclose(losses.latent_regression_loss(z_hat, z), [(0.5 + 0 + 1 + 0) / 4])

@@ -21,7 +21,11 @@ def gan_loss(scores, target_is_real: bool, mode: str = 'lsgan', for_discriminato
   vanilla: binary cross-entropy with logits against t.
   hinge: D: relu(1 - D(x)) real, relu(1 + D(x)) fake; G: -D(x).
   wgan / wgangp: -D(x) for real, D(x) for fake (the critic; G uses target_is_real=True).
+  A list of score maps (a multi-scale discriminator) gives the sum of the per-scale losses,
+  as the official BicycleGAN GANLoss.
   """
+  if isinstance(scores, (list, tuple)):
+    return tf.add_n([gan_loss(s, target_is_real, mode, for_discriminator) for s in scores])
   scores = tf.cast(scores, tf.float32)
   if mode == 'lsgan':
     target = 1.0 if target_is_real else 0.0
@@ -38,11 +42,14 @@ def gan_loss(scores, target_is_real: bool, mode: str = 'lsgan', for_discriminato
   raise ValueError(f'unknown gan_mode {mode!r}; expected one of {GAN_MODES}')
 
 
-def discriminator_loss(real_scores, fake_scores, mode: str = 'lsgan'):
+def discriminator_loss(real_scores, fake_scores, mode: str = 'lsgan', halve=None):
   """Official backward_D_basic: 0.5 * (loss(real, True) + loss(fake, False)) for lsgan and
-  vanilla; the plain sum for hinge and WGAN critics."""
+  vanilla (CycleGAN, pix2pix); the plain sum for hinge and WGAN critics, and with
+  `halve=False` (BicycleGAN's backward_D)."""
   total = gan_loss(real_scores, True, mode) + gan_loss(fake_scores, False, mode)
-  return 0.5 * total if mode in ('lsgan', 'vanilla') else total
+  if halve is None:
+    halve = mode in ('lsgan', 'vanilla')
+  return 0.5 * total if halve else total
 
 
 def generator_loss(fake_scores, mode: str = 'lsgan'):
@@ -63,6 +70,21 @@ def cycle_loss(real, reconstructed, weight: float = 10.0):
 def identity_loss(real, same, weight: float):
   """weight * |G(y) - y|_1 (Taigman et al.; CycleGAN's identity regulariser)."""
   return weight * l1_loss(real, same)
+
+
+def kl_divergence(mu, logvar):
+  """KL(N(mu, exp(logvar)) || N(0, I)) per example: -0.5 * sum(1 + logvar - mu^2 - exp(logvar)).
+
+  The official BicycleGAN sums this over the batch too (torch.sum): models that follow it
+  add the per-example values up instead of averaging them.
+  """
+  mu, logvar = tf.cast(mu, tf.float32), tf.cast(logvar, tf.float32)
+  return -0.5 * tf.reduce_sum(1.0 + logvar - tf.square(mu) - tf.exp(logvar), axis=-1)
+
+
+def latent_regression_loss(z_predicted, z):
+  """|E(G(A, z)) - z|_1, mean over the latent dimensions, per example (BicycleGAN cLR)."""
+  return l1_loss(z_predicted, z)
 
 
 def gradient_penalty(critic, real, fake, weight: float = 10.0, seed=None):

@@ -1,4 +1,4 @@
-"""Data: image files, unpaired A/B tf.data streams, preprocessing, demo data."""
+"""Data: image files, unpaired and paired A/B tf.data streams, preprocessing, demo data."""
 from tfi2i.data.images import check_images
 from tfi2i.data.images import DataError
 from tfi2i.data.images import IMAGE_EXTENSIONS
@@ -6,6 +6,9 @@ from tfi2i.data.images import list_images
 from tfi2i.data.images import load_image
 from tfi2i.data.images import save_png
 from tfi2i.data.images import scan_images
+from tfi2i.data.paired import make_dataset
+from tfi2i.data.paired import pair_files
+from tfi2i.data.paired import paired_dataset
 from tfi2i.data.pipelines import DatasetInfo
 from tfi2i.data.pipelines import unpaired_dataset
 from tfi2i.data.sources import domain_files

@@ -69,6 +69,7 @@ class TranslationModel(keras.Model):
 
   optimizer_names = ()
   size_multiple = 1
+  data_kind = 'unpaired'  # which tfi2i.data stream trains it: 'unpaired' or 'paired'
 
   def compile(self, **optimizers):
     super().compile(optimizer=None)

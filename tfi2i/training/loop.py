@@ -17,6 +17,7 @@ import tensorflow as tf
 from tfi2i import config as recipe_lib
 from tfi2i import data
 from tfi2i.models import build_model
+from tfi2i.models import model_class
 from tfi2i.training import summaries
 from tfi2i.training.schedules import make_schedule
 from tfi2i.training.strategy import make_strategy
@@ -81,8 +82,8 @@ def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
         f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
   checkpoint_dir = os.path.join(workdir, 'checkpoints')
   start_step = latest_step(checkpoint_dir)
-  dataset, info = data.unpaired_dataset(config.data, batch_size=t.batch_size, seed=t.seed,
-                                        start_step=start_step)
+  dataset, info = data.make_dataset(model_class(config).data_kind, config.data,
+                                    batch_size=t.batch_size, seed=t.seed, start_step=start_step)
   total_steps = t.steps or (config.schedule.n_epochs + config.schedule.n_epochs_decay) * info.steps_per_epoch
   logging.info('data: %s', info)
 

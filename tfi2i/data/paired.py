@@ -1,0 +1,328 @@
+"""Paired A/B training stream (official data/aligned_dataset.py), resumable.
+
+Two layouts (data.layout):
+
+  'aligned' (the official one): ROOT/{split}/ (train/, val/, test/) holds images
+    with A on the left half and B on the right half, as written by the official
+    datasets/combine_A_and_B.py. An image of width w is split at w2 = w // 2:
+    A = columns [0, w2), B = columns [w2, 2 * w2). Images of odd width are an
+    error at start-up (the official code would give B one column more than A).
+  'folders': two folders whose files pair up by name, extension aside
+    (A/0001.png <-> B/0001.jpg; in subfolders, by the path below the folder).
+    The folders are data.dir_a / data.dir_b when set, else the first of
+      ROOT/A/{split}, ROOT/B/{split}  (the input layout of combine_A_and_B.py),
+      ROOT/{split}/A, ROOT/{split}/B,
+      ROOT/A, ROOT/B                  (no split folders: split 'train' only)
+    that exists. A file without a partner is an error naming it, and so is a
+    pair of two sizes unless preprocess='resize_and_crop' (which resizes both
+    to load_size x load_size first): the official README asks for one size.
+
+Both halves of a pair get the same augmentation (the official get_params used
+for A and B): one get_transform, called on A and on B with the same seed, so the
+same resize, the same crop window and the same flip. data.direction='BtoA'
+swaps a and b (official --direction).
+
+The stream is a pure function of (pairs, seed, step), like unpaired_dataset:
+sample i (= step * batch_size + k) lies in epoch e = i // n_pairs; each epoch is
+a stateless permutation of the pairs drawn from (seed, e); the augmentation of
+sample i is seeded from (seed, i). Resuming at `start_step` skips ahead before
+decoding.
+"""
+import math
+import os
+
+from absl import logging
+import tensorflow as tf
+
+from tfi2i.data import images
+from tfi2i.data import pipelines
+from tfi2i.data import transforms
+from tfi2i.data.images import DataError
+
+LAYOUTS = ('aligned', 'folders')
+DIRECTIONS = ('AtoB', 'BtoA')
+DATA_KINDS = ('unpaired', 'paired')
+_SPLIT_NAMES = ('train', 'val', 'test')
+_MAX_LISTED = 20
+_fold_in = tf.random.experimental.stateless_fold_in
+# pylint: disable=protected-access
+# Shared with unpaired_dataset: both streams are keyed, checked and batched alike.
+_check_args = pipelines._check_args
+_check_cfg = transforms._check_cfg
+_finish = pipelines._finish
+_key = pipelines._key
+_parallel = pipelines._parallel
+_TAG_AUGMENT = pipelines._TAG_AUGMENT
+_TAG_PERMUTATION = pipelines._TAG_PERMUTATION
+# pylint: enable=protected-access
+
+
+def _get(data_cfg, key, default=''):
+  value = getattr(data_cfg, key, default)
+  return default if value is None else value
+
+
+def _listed(lines) -> str:
+  lines = list(lines)
+  out = [f'  {line}' for line in lines[:_MAX_LISTED]]
+  if len(lines) > _MAX_LISTED:
+    out.append(f'  ... and {len(lines) - _MAX_LISTED} more')
+  return '\n'.join(out)
+
+
+def layout(data_cfg) -> str:
+  """data.layout, checked ('aligned' when the key is missing)."""
+  value = _get(data_cfg, 'layout', 'aligned') or 'aligned'
+  if value not in LAYOUTS:
+    raise DataError(f'unknown data.layout {value!r}; one of {LAYOUTS}')
+  return value
+
+
+def direction(data_cfg) -> str:
+  """data.direction, checked ('AtoB' when the key is missing)."""
+  value = _get(data_cfg, 'direction', 'AtoB') or 'AtoB'
+  if value not in DIRECTIONS:
+    raise DataError(f'unknown data.direction {value!r}; one of {DIRECTIONS}')
+  return value
+
+
+def _root(data_cfg, what: str) -> str:
+  root = os.path.expanduser(str(_get(data_cfg, 'root')))
+  if not root:
+    raise DataError(f'no data folder: data.root is empty (set --recipe.data.root=DIR, {what})')
+  if not os.path.isdir(root):
+    raise DataError(f'data.root does not exist: {root} (set --recipe.data.root=DIR, {what})')
+  return root
+
+
+# ------------------------------------------------------------------------- folders
+
+
+def aligned_folder(data_cfg, split=None) -> str:
+  """ROOT/{split}: the folder of A|B images of the 'aligned' layout."""
+  split = split or _get(data_cfg, 'split', 'train')
+  if _get(data_cfg, 'dir_a') or _get(data_cfg, 'dir_b'):
+    raise DataError("data.dir_a / data.dir_b are for data.layout='folders' (two folders "
+                    "that pair by file name); data.layout='aligned' reads data.root/"
+                    f'{split}/ (set --recipe.data.layout=folders to use them)')
+  root = _root(data_cfg, f'a folder with {split}/ of A|B images side by side')
+  folder = os.path.join(root, split)
+  if not os.path.isdir(folder):
+    hint = ''
+    if os.path.isdir(os.path.join(root, 'A')) or os.path.isdir(os.path.join(root, 'B')):
+      hint = " (it has A/ and B/: for separate A and B images set data.layout='folders')"
+    raise DataError(f'{split} folder of A|B images does not exist: {folder}{hint}')
+  if os.path.isdir(os.path.join(folder, 'A')) and os.path.isdir(os.path.join(folder, 'B')):
+    raise DataError(f"{folder} holds A/ and B/ folders: set data.layout='folders' for "
+                    "separate A and B images ('aligned' expects A|B images side by side)")
+  return folder
+
+
+def pair_folders(data_cfg, split=None) -> tuple[str, str]:
+  """(folder A, folder B) of the 'folders' layout (see the module docstring)."""
+  split = split or _get(data_cfg, 'split', 'train')
+  dir_a = os.path.expanduser(str(_get(data_cfg, 'dir_a')))
+  dir_b = os.path.expanduser(str(_get(data_cfg, 'dir_b')))
+  if dir_a and dir_b:
+    return dir_a, dir_b
+  root = _root(data_cfg, f'a folder with A/{split}/ and B/{split}/, or set data.dir_a and '
+                         'data.dir_b')
+  candidates = [(os.path.join(root, 'A', split), os.path.join(root, 'B', split)),
+                (os.path.join(root, split, 'A'), os.path.join(root, split, 'B'))]
+  flat = (os.path.join(root, 'A'), os.path.join(root, 'B'))
+  if split == 'train':
+    # Without split folders, ROOT/A and ROOT/B are the training set; not when they
+    # hold split folders (another split's images would be trained on).
+    if not any(os.path.isdir(os.path.join(d, s)) for d in flat for s in _SPLIT_NAMES):
+      candidates.append(flat)
+  found = None
+  for a, b in candidates:
+    a, b = dir_a or a, dir_b or b
+    from_root = [x for x, given in ((a, dir_a), (b, dir_b)) if not given]
+    if any(os.path.isdir(x) for x in from_root):
+      found = (a, b)
+      break
+  if found is None:
+    looked = ', '.join(f'{dir_a or a} + {dir_b or b}' for a, b in candidates)
+    raise DataError(f"no A/B folders for split {split!r} (data.layout='folders'); looked "
+                    f'for {looked}; or set data.dir_a and data.dir_b')
+  for side, folder, other in (('A', found[0], found[1]), ('B', found[1], found[0])):
+    if not os.path.isdir(folder):
+      raise DataError(f'folder of the {side} images does not exist: {folder} '
+                      f'(its partner folder is {other})')
+  return found
+
+
+def _keyed(folder: str, paths) -> dict[str, str]:
+  """{path below folder without extension: path}; DataError on a name used twice."""
+  out, dupes = {}, []
+  for p in paths:
+    key = os.path.splitext(os.path.relpath(p, folder))[0]
+    if key in out:
+      dupes.append(f'{out[key]} and {p}')
+    out[key] = p
+  if dupes:
+    raise DataError(f'{len(dupes)} names are used by two images in {folder} (pairs are '
+                    f'matched by name, extension aside):\n{_listed(dupes)}')
+  return out
+
+
+def pair_files(data_cfg, split=None) -> list[tuple[str, str]]:
+  """(A path, B path) pairs of the 'folders' layout, sorted by name.
+
+  Raises:
+    DataError: a folder is missing or empty, or a file has no partner (names
+      every such file and the side its partner is missing from).
+  """
+  folder_a, folder_b = pair_folders(data_cfg, split)
+  by_a = _keyed(folder_a, images.list_images(folder_a))
+  by_b = _keyed(folder_b, images.list_images(folder_b))
+  missing = [f'{by_a[k]}: no partner in B ({os.path.join(folder_b, k)}.*)'
+             for k in sorted(by_a.keys() - by_b.keys())]
+  missing += [f'{by_b[k]}: no partner in A ({os.path.join(folder_a, k)}.*)'
+              for k in sorted(by_b.keys() - by_a.keys())]
+  if missing:
+    raise DataError(f'{len(missing)} images have no partner with the same name (extension '
+                    f'aside) in A={folder_a} / B={folder_b}:\n{_listed(missing)}')
+  return [(by_a[k], by_b[k]) for k in sorted(by_a)]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _scan_aligned(folder, on_error):
+  """Good records of ROOT/{split}; DataError naming every odd-width image."""
+  records = images.scan_images(images.list_images(folder), on_error)
+  odd = [f'{r.path}: {r.width}x{r.height}' for r in records if r.width % 2]
+  if odd:
+    raise DataError(f'{len(odd)} odd-width AB images in {folder}: an A|B image must have an '
+                    f'even width to split into equal A and B halves:\n{_listed(odd)}')
+  return records
+
+
+def _scan_pairs(pairs, on_error, preprocess):
+  """(A record, B record) of every pair whose two images decode."""
+  flat = [p for pair in pairs for p in pair]
+  good = {r.path: r for r in images.scan_images(flat, on_error)}
+  kept = [(good[a], good[b]) for a, b in pairs if a in good and b in good]
+  if len(kept) < len(pairs):
+    if not kept:
+      raise DataError(f'none of the {len(pairs)} pairs has two readable images')
+    logging.warning('Leaving out %d of %d pairs with an image that cannot be decoded.',
+                    len(pairs) - len(kept), len(pairs))
+  if preprocess != 'resize_and_crop':
+    # Other modes crop / scale each image at its own size: the halves would not line up.
+    differ = [f'{a.path} ({a.height}x{a.width}) vs {b.path} ({b.height}x{b.width})'
+              for a, b in kept if (a.height, a.width) != (b.height, b.width)]
+    if differ:
+      raise DataError(f'{len(differ)} pairs have A and B of different sizes, which '
+                      f"preprocess={preprocess!r} cannot line up (use 'resize_and_crop' or "
+                      f'resize them):\n{_listed(differ)}')
+  return kept
+
+
+# ----------------------------------------------------------------------------- stream
+
+
+def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
+                   split=None) -> tuple[tf.data.Dataset, pipelines.DatasetInfo]:
+  """Infinite stream of aligned {'a', 'b'}: float32 [batch, H, W, 3] in [-1, 1].
+
+  Args:
+    data_cfg: the recipe's data section (recipes/common.py data_config()); reads
+      layout, direction, root / dir_a / dir_b, split, the preprocessing keys,
+      on_bad_image and num_parallel_calls.
+    batch_size: pairs per batch (drop_remainder=True).
+    seed: the stream (order and augmentation) is a function of it.
+    start_step: first batch to yield; batch k here is batch start_step + k of
+      the stream from step 0.
+    split: 'train' / 'val' / 'test' (default data_cfg.split).
+
+  Returns:
+    (dataset, DatasetInfo) with n_a = n_b = epoch_size = the number of pairs.
+
+  Raises:
+    DataError: before any training, for a missing or empty folder, an
+      undecodable image (unless on_bad_image='skip'), an odd-width A|B image, a
+      file without a partner or a bad key.
+  """
+  _check_args(batch_size, start_step)
+  batch_size, seed, start_step = int(batch_size), int(seed), int(start_step)
+  source = _get(data_cfg, 'source', 'folder')
+  if source != 'folder':
+    raise DataError(f"paired data is read from image folders (data.source='folder'), "
+                    f'got data.source={source!r}')
+  kind, swap = layout(data_cfg), direction(data_cfg) == 'BtoA'
+  on_error = _get(data_cfg, 'on_bad_image', 'fail')
+  _check_cfg(data_cfg)
+  if kind == 'aligned':
+    folder = aligned_folder(data_cfg, split)
+    records = _scan_aligned(folder, on_error)
+    samples = [(r,) for r in records]  # one A|B file per sample
+    sizes = [(r.height, r.width // 2) for r in records]
+    desc = f'aligned A|B images in {folder}'
+  else:
+    folder_a, folder_b = pair_folders(data_cfg, split)
+    samples = _scan_pairs(pair_files(data_cfg, split), on_error, data_cfg.preprocess)
+    sizes = sorted({(r.height, r.width) for pair in samples for r in pair})
+    desc = f'pairs A={folder_a} / B={folder_b}'
+  n = len(samples)
+  transform = transforms.get_transform(data_cfg, batch_size, sizes, name=desc)
+
+  paths = tf.constant([[r.path for r in s] for s in samples])  # [n, files per sample]
+  codecs = tf.constant([[r.codec for r in s] for s in samples], tf.int32)
+  perm_key = _key(seed, _TAG_PERMUTATION)
+  aug_key = _key(seed, _TAG_AUGMENT)
+
+  def per_epoch(e):
+    perm = tf.random.experimental.stateless_shuffle(
+        tf.range(n, dtype=tf.int64), seed=_fold_in(perm_key, e))
+    return tf.data.Dataset.from_tensor_slices(
+        (tf.gather(paths, perm), tf.gather(codecs, perm), e * n + tf.range(n, dtype=tf.int64)))
+
+  def load(path, codec, i):
+    if kind == 'aligned':
+      ab = transforms.decode_file(path[0], codec[0])
+      w2 = tf.shape(ab)[1] // 2
+      img_a, img_b = ab[:, :w2], ab[:, w2:2 * w2]
+    else:
+      img_a = transforms.decode_file(path[0], codec[0])
+      img_b = transforms.decode_file(path[1], codec[1])
+    key = _fold_in(_fold_in(aug_key, i), 0)  # one seed: same resize, crop and flip
+    a, b = transform(img_a, key), transform(img_b, key)
+    return {'a': b, 'b': a} if swap else {'a': a, 'b': b}
+
+  start_epoch, offset = divmod(start_step * batch_size, n)
+  ds = tf.data.Dataset.range(start_epoch, 2**62).flat_map(per_epoch).skip(offset)
+  ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
+  desc = f'{desc} ({n} pairs{", BtoA" if swap else ""})'
+  info = pipelines.DatasetInfo(n_a=n, n_b=n, epoch_size=n,
+                               steps_per_epoch=math.ceil(n / batch_size), source=desc)
+  logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, n,
+               info.steps_per_epoch, batch_size)
+  return _finish(ds, batch_size), info
+
+
+def make_dataset(kind: str, data_cfg, **kwargs) -> tuple[tf.data.Dataset, pipelines.DatasetInfo]:
+  """The training stream a model of data kind `kind` needs.
+
+  With data.direction='BtoA' a and b are swapped for both kinds, like the
+  official --direction (which every official model reads in set_input).
+
+  Args:
+    kind: 'paired' (paired_dataset) or 'unpaired' (pipelines.unpaired_dataset).
+    data_cfg: the recipe's data section.
+    **kwargs: batch_size, seed, start_step, split, as the two functions take.
+  """
+  if kind == 'paired':
+    return paired_dataset(data_cfg, **kwargs)
+  if kind != 'unpaired':
+    raise DataError(f'unknown data kind {kind!r}; one of {DATA_KINDS}')
+  swap = direction(data_cfg) == 'BtoA'
+  ds, info = pipelines.unpaired_dataset(data_cfg, **kwargs)
+  if swap:
+    ds = ds.map(lambda x: {'a': x['b'], 'b': x['a']})
+    info = pipelines.DatasetInfo(n_a=info.n_b, n_b=info.n_a, epoch_size=info.epoch_size,
+                                 steps_per_epoch=info.steps_per_epoch,
+                                 source=f'{info.source} (BtoA: a <- B, b <- A)')
+  return ds, info
