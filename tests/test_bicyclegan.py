@@ -138,3 +138,80 @@ def test_train_command_on_an_aligned_folder_exports(recipe, aligned_root, tmp_pa
   loaded = tf.saved_model.load(result.export_dir)
   out = loaded.signatures['a_to_b'](images=tf.zeros([1, 100, 70, 3]))['output']
   assert out.shape == (1, 100, 70, 3)
+
+
+@pytest.fixture(scope='module')
+def bicycle_export(tmp_path_factory):
+  from tfi2i import export
+  model = BicycleGAN(model=dict(TINY, variant='bicycle'))
+  path = export.export_model(model, str(tmp_path_factory.mktemp('export')))
+  return model, tf.saved_model.load(path)
+
+
+def _png(image_float):
+  return tf.io.encode_png(tf.cast(tf.round((image_float + 1.0) * 127.5), tf.uint8))
+
+
+def test_export_has_latent_and_encode_signatures(bicycle_export):
+  _, loaded = bicycle_export
+  assert {'a_to_b', 'a_to_b_bytes', 'a_to_b_sample', 'a_to_b_sample_bytes', 'a_to_b_random',
+          'a_to_b_random_bytes', 'encode', 'encode_bytes'} <= set(loaded.signatures)
+
+
+def test_export_sample_signature_matches_the_model(bicycle_export):
+  model, loaded = bicycle_export
+  x = tf.random.uniform([2, 128, 128, 3], -1, 1, seed=1)
+  z = tf.random.normal([3, 8], seed=2)
+  out = loaded.signatures['a_to_b_sample'](images=x, z=z)['output']
+  assert out.shape == (2, 3, 128, 128, 3)
+  for k in range(3):
+    np.testing.assert_allclose(out[:, k], model(x, z=tf.repeat(z[k:k + 1], 2, axis=0)), atol=1e-5)
+  np.testing.assert_allclose(loaded.signatures['a_to_b'](images=x)['output'], model(x), atol=1e-5)
+  # any size: padded to the U-Net's multiple and cropped back
+  odd = loaded.signatures['a_to_b_sample'](images=tf.zeros([1, 70, 150, 3]), z=z)['output']
+  assert odd.shape == (1, 3, 70, 150, 3)
+
+
+def test_export_random_signature_is_seeded(bicycle_export):
+  model, loaded = bicycle_export
+  x = tf.random.uniform([1, 128, 128, 3], -1, 1, seed=3)
+  run = lambda seed: loaded.signatures['a_to_b_random'](
+      images=x, seed=tf.constant(seed, tf.int64), num_samples=tf.constant(4))
+  first, again, other = run(7), run(7), run(8)
+  assert first['output'].shape == (1, 4, 128, 128, 3) and first['z'].shape == (4, 8)
+  np.testing.assert_array_equal(first['output'], again['output'])
+  assert np.abs(first['z'].numpy() - other['z'].numpy()).max() > 0.1
+  # the outputs are G(A, z) for the z returned with them, and differ between samples
+  np.testing.assert_allclose(first['output'][0, 2], model(x, z=first['z'][2:3])[0], atol=1e-5)
+  assert np.abs(first['output'][0, 0].numpy() - first['output'][0, 1].numpy()).mean() > 1e-6
+
+
+def test_export_encode_signatures(bicycle_export):
+  model, loaded = bicycle_export
+  ref = tf.random.uniform([1, 90, 110, 3], -1, 1, seed=4)
+  got = loaded.signatures['encode'](images=ref)
+  mu, logvar = model.encode(tf.image.resize(ref, [128, 128], antialias=True))
+  np.testing.assert_allclose(got['mu'], mu, atol=1e-5)
+  np.testing.assert_allclose(got['logvar'], logvar, atol=1e-5)
+  png = _png(ref[0])
+  from_bytes = loaded.signatures['encode_bytes'](images=tf.stack([png]))
+  decoded = tf.cast(tf.io.decode_png(png), tf.float32)[None] / 127.5 - 1.0
+  np.testing.assert_allclose(from_bytes['mu'], loaded.signatures['encode'](images=decoded)['mu'],
+                             atol=1e-5)
+
+
+def test_export_bytes_signatures_return_k_pngs_per_image(bicycle_export):
+  _, loaded = bicycle_export
+  x = tf.random.uniform([1, 60, 80, 3], -1, 1, seed=5)
+  z = tf.random.normal([2, 8], seed=6)
+  png = _png(x[0])
+  got = loaded.signatures['a_to_b_sample_bytes'](images=tf.stack([png, png]), z=z)['output_png']
+  assert got.shape == (2, 2)
+  decoded = tf.cast(tf.io.decode_png(png), tf.float32)[None] / 127.5 - 1.0
+  expected = loaded.signatures['a_to_b_sample'](images=decoded, z=z)['output'][0, 1]
+  sample = tf.cast(tf.io.decode_png(got[1, 1]), tf.float32) / 127.5 - 1.0
+  assert sample.shape == (60, 80, 3)
+  np.testing.assert_allclose(sample, expected, atol=1.01 / 127.5)
+  random = loaded.signatures['a_to_b_random_bytes'](
+      images=tf.stack([png]), seed=tf.constant(1, tf.int64), num_samples=tf.constant(3))
+  assert random['output_png'].shape == (1, 3) and random['z'].shape == (1, 3, 8)

@@ -57,6 +57,7 @@ import keras
 import tensorflow as tf
 
 import tfi2i
+from tfi2i.models.base import as_endpoint
 
 MAX_SIDE = 4096  # largest height or width the signatures accept
 METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')
@@ -125,17 +126,19 @@ def padding_rule(model):
   return multiple, -(-min_side // multiple) * multiple
 
 
-def _padded_call(fn, images, multiple, min_side):
-  """fn on images padded to a multiple of `multiple` (at least min_side), outputs cropped."""
+def _padded_call(fn, images, multiple, min_side, extra=None, pad=True):
+  """fn(images, **extra) on images padded to a multiple of `multiple` (at least min_side);
+  image outputs (rank >= 4: [..., H, W, C]) cropped back, other outputs as they are."""
   images = _checked(tf.cast(images, tf.float32))
   h, w = tf.shape(images)[1], tf.shape(images)[2]
-  if multiple > 1 or min_side > 1:
+  if pad and (multiple > 1 or min_side > 1):
     ph = tf.maximum(h + tf.math.floormod(-h, multiple), min_side)
     pw = tf.maximum(w + tf.math.floormod(-w, multiple), min_side)
     images = tf.gather(images, _pad_index(h, ph), axis=1)
     images = tf.gather(images, _pad_index(w, pw), axis=2)
-  outputs = fn(images)
-  return {name: tf.cast(y, tf.float32)[:, :h, :w, :] for name, y in outputs.items()}
+  outputs = fn(images, **(extra or {}))
+  return {name: tf.cast(y, tf.float32)[..., :h, :w, :] if y.shape.rank >= 4 else y
+          for name, y in outputs.items()}
 
 
 def _to_uint8(y):
@@ -147,29 +150,58 @@ def _is_image_file(data):
       [tf.equal(tf.strings.substr(data, 0, len(m)), m) for m in _MAGIC])
 
 
-def _make_signatures(fn, multiple, min_side):
-  """The float and the bytes tf.function of one endpoint (traced)."""
+def _make_signatures(endpoint, multiple, min_side):
+  """The float and the bytes tf.function of one endpoint (traced).
 
-  @tf.function(input_signature=[
-      tf.TensorSpec(None, tf.float32, name='images')])
-  def float_fn(images):
-    return _padded_call(fn, images, multiple, min_side)
+  Extra inputs (latent codes, seeds) are shared by every image of a batch. In the bytes
+  form an image output [1, H, W, C] becomes one PNG (`<name>_png`, string [batch]), a
+  sampled one [1, K, H, W, C] K PNGs (string [batch, K]); other outputs keep their values,
+  stacked over the batch (an endpoint's `shared_outputs`, such as the drawn codes z
+  [K, nz], are repeated for each image: [batch, K, nz]).
+  """
+  names = list(endpoint.extra_inputs)
+  extra_specs = [tf.TensorSpec(spec.shape, spec.dtype, name=name)
+                 for name, spec in endpoint.extra_inputs.items()]
+
+  @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name='images')] + extra_specs)
+  def float_fn(images, *extra):
+    return _padded_call(endpoint.fn, images, multiple, min_side, dict(zip(names, extra)),
+                        endpoint.pad)
 
   float_concrete = float_fn.get_concrete_function()
-  output_names = sorted(float_concrete.structured_outputs)
+  outputs = float_concrete.structured_outputs
+  rank = {k: v.shape.rank for k, v in outputs.items()}
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='images')])
-  def bytes_fn(images):
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='images')] + extra_specs)
+  def bytes_fn(images, *extra):
     images = _require(tf.size(images) >= 1, ERR_EMPTY_BATCH, images)
+    extra = dict(zip(names, extra))
 
     def one(data):
       data = _require(_is_image_file(data), ERR_NOT_IMAGE, data)
       image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
       x = tf.cast(image, tf.float32)[None] / 127.5 - 1.0
-      outputs = _padded_call(fn, x, multiple, min_side)
-      return {k + PNG_SUFFIX: tf.io.encode_png(_to_uint8(outputs[k][0])) for k in output_names}
+      result = _padded_call(endpoint.fn, x, multiple, min_side, extra, endpoint.pad)
+      encoded = {}
+      for k, y in result.items():
+        if rank[k] == 4:
+          encoded[k + PNG_SUFFIX] = tf.io.encode_png(_to_uint8(y[0]))
+        elif rank[k] == 5:
+          encoded[k + PNG_SUFFIX] = tf.map_fn(
+              lambda s: tf.io.encode_png(_to_uint8(s)), y[0], fn_output_signature=tf.string)
+        else:
+          encoded[k] = y if k in endpoint.shared_outputs else y[0]
+      return encoded
 
-    spec = {k + PNG_SUFFIX: tf.TensorSpec([], tf.string) for k in output_names}
+    spec = {}
+    for k, v in outputs.items():
+      if rank[k] == 4:
+        spec[k + PNG_SUFFIX] = tf.TensorSpec([], tf.string)
+      elif rank[k] == 5:
+        spec[k + PNG_SUFFIX] = tf.TensorSpec([None], tf.string)
+      else:
+        shape = v.shape if k in endpoint.shared_outputs else v.shape[1:]
+        spec[k] = tf.TensorSpec(shape, v.dtype)
     # One image at a time: a batch of large images must not all be in flight at once.
     return tf.map_fn(one, images, fn_output_signature=spec, parallel_iterations=1)
 
@@ -230,8 +262,8 @@ def export_model(model, export_base: str, *, version: int | None = None,
 
   root = tf.Module()
   signatures, variables = {}, {}
-  for name, fn in endpoints.items():
-    float_fn, bytes_fn = _make_signatures(fn, multiple, min_side)
+  for name, endpoint in endpoints.items():
+    float_fn, bytes_fn = _make_signatures(as_endpoint(endpoint), multiple, min_side)
     setattr(root, name, float_fn)
     setattr(root, name + BYTES_SUFFIX, bytes_fn)
     signatures[name] = float_fn.get_concrete_function()
@@ -276,8 +308,9 @@ def _dummy_build(model, config):
   """Creates every variable the endpoints use with one tiny call per endpoint."""
   size = 2 * padding_rule(model)[1]
   channels = int(config.model.get('input_nc', 3))
-  for fn in model.translation_endpoints().values():
-    fn(tf.zeros([1, size, size, channels], tf.float32))
+  for endpoint in model.translation_endpoints().values():
+    if not as_endpoint(endpoint).extra_inputs:
+      as_endpoint(endpoint).fn(tf.zeros([1, size, size, channels], tf.float32))
 
 
 def untracked_weights(model) -> list:

@@ -1,6 +1,30 @@
-"""Pieces every translation model shares: the image pool and the model base class."""
+"""Pieces every translation model shares: the image pool, export endpoints, the base class."""
+import dataclasses
+from typing import Callable
+
 import keras
 import tensorflow as tf
+
+
+@dataclasses.dataclass
+class Endpoint:
+  """One exported function of a model (tfi2i.export makes a float and a bytes signature).
+
+  fn(images, **extra) -> dict of named outputs. Outputs of rank >= 4 are images
+  ([batch, H, W, C], or [batch, samples, H, W, C]) at the size of `images`; others (latent
+  codes) pass through as they are.
+  extra_inputs: name -> tf.TensorSpec of inputs besides `images` (a latent code, a seed).
+  pad: pad images to the model's size_multiple and crop the outputs back (False when fn
+    takes any size itself, e.g. an encoder that resizes its input).
+  """
+  fn: Callable
+  extra_inputs: dict = dataclasses.field(default_factory=dict)
+  pad: bool = True
+  shared_outputs: tuple = ()  # outputs without a batch axis (the same for every image)
+
+
+def as_endpoint(obj) -> Endpoint:
+  return obj if isinstance(obj, Endpoint) else Endpoint(obj)
 
 
 class ImagePool(tf.Module):
@@ -63,7 +87,8 @@ class TranslationModel(keras.Model):
     train_step(batch) -> dict of losses reduced for the global batch (per replica);
     optimizer_names: attribute names of the optimizers `compile` receives;
     image_panels(batch) -> dict name -> images in [-1, 1] (or heatmaps in [0, 1]) for TensorBoard;
-    translation_endpoints() -> dict name -> (fn(images) -> dict of named outputs);
+    translation_endpoints() -> dict name -> Endpoint, or a plain fn(images) -> dict of
+      named outputs;
     size_multiple: H and W the generators need to be divisible by (export pads and crops).
   """
 

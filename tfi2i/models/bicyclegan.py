@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from tfi2i import losses
 from tfi2i import nets
+from tfi2i.models.base import Endpoint
 from tfi2i.models.base import TranslationModel
 
 VARIANTS = ('bicycle', 'cvae_gan', 'clr_gan', 'pix2pix_noise')
@@ -76,7 +77,10 @@ class BicycleGAN(TranslationModel):
     self.disc = nets.bicycle_discriminator(**d_args('net_d', 'disc')) if self.use_d else None
     self.disc2 = nets.bicycle_discriminator(**d_args('net_d2', 'disc2')) if self.use_d2 else None
     self.num_downs = {'unet_256': 8, 'unet_128': 7}[m.get('net_g', 'unet_256')]
+    # the encoders end in an 8x8 average pool that must leave 1x1: 256 or 128 px inputs only
+    self.encoder_size = int(m.get('net_e', 'resnet_256').rsplit('_', 1)[1])
     self.size_multiple = 2 ** self.num_downs
+    self.min_input_size = self.size_multiple  # a U-Net runs on any multiple of 2**num_downs
     self.optimizer_names = tuple(
         name for name, used in (('g_optimizer', True), ('e_optimizer', self.use_encoder),
                                 ('d_optimizer', self.use_d), ('d2_optimizer', self.use_d2)) if used)
@@ -213,8 +217,40 @@ class BicycleGAN(TranslationModel):
       panels.append((f'random_{j}', self(a, z=z)))
     return {'a_to_b': panels}
 
+  def sample(self, images, z):
+    """Every image with every code: images [B, H, W, C], z [K, nz] -> [B, K, H, W, C]."""
+    n, k = tf.shape(images)[0], tf.shape(z)[0]
+    repeated = tf.repeat(images, k, axis=0)
+    codes = tf.tile(tf.cast(z, tf.float32), [n, 1])
+    out = self(repeated, z=codes)
+    return tf.reshape(out, tf.concat([[n, k], tf.shape(out)[1:]], 0))
+
   def translation_endpoints(self):
-    return {'a_to_b': lambda x: {'output': self(x)}}
+    """a_to_b: G(A, 0). a_to_b_sample: G(A, z) for given codes z [K, nz]. a_to_b_random:
+    K codes drawn from N(0, I) with a seed (also returned). encode: E(B) -> mu, logvar, the
+    reference image resized to the encoder's input size."""
+    code = tf.TensorSpec([None, self.nz], tf.float32, name='z')
+
+    def random(images, seed, num_samples):
+      z = tf.random.stateless_normal(
+          tf.stack([num_samples, self.nz]), seed=tf.stack([tf.cast(seed, tf.int64), 0]))
+      return {'output': self.sample(images, z), 'z': z}
+
+    endpoints = {
+        'a_to_b': Endpoint(lambda x: {'output': self(x)}),
+        'a_to_b_sample': Endpoint(lambda x, z: {'output': self.sample(x, z)}, {'z': code}),
+        'a_to_b_random': Endpoint(random, {'seed': tf.TensorSpec([], tf.int64, name='seed'),
+                                           'num_samples': tf.TensorSpec([], tf.int32,
+                                                                        name='num_samples')},
+                                  shared_outputs=('z',)),
+    }
+    if self.encoder is not None:
+      def encode(images):
+        size = [self.encoder_size, self.encoder_size]
+        mu, logvar = self.encode(tf.image.resize(images, size, antialias=True))
+        return {'mu': mu, 'logvar': logvar}
+      endpoints['encode'] = Endpoint(encode, pad=False)
+    return endpoints
 
   def get_config(self):
     return {**super().get_config(), 'model': self.model_cfg, 'loss': self.loss_cfg,

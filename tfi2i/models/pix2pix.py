@@ -49,6 +49,7 @@ class Pix2Pix(TranslationModel):
     self.gan_mode = l.get('gan_mode', 'vanilla')
     self.lambda_l1 = float(l.get('lambda_l1', 100.0))
     self.size_multiple = 2 ** self.num_downs
+    self.min_input_size = self.size_multiple  # a U-Net runs on any multiple of 2**num_downs
 
   def call(self, images, direction='a_to_b', training=False):
     if direction != 'a_to_b':
