@@ -215,3 +215,33 @@ def test_export_bytes_signatures_return_k_pngs_per_image(bicycle_export):
   random = loaded.signatures['a_to_b_random_bytes'](
       images=tf.stack([png]), seed=tf.constant(1, tf.int64), num_samples=tf.constant(3))
   assert random['output_png'].shape == (1, 3) and random['z'].shape == (1, 3, 8)
+
+
+def test_translate_writes_k_samples_and_uses_a_reference(bicycle_export, tmp_path):
+  import os
+  from PIL import Image
+  from tfi2i import export, translate
+  model, _ = bicycle_export
+  export_dir = export.export_model(model, str(tmp_path / 'export'))
+  inputs = tmp_path / 'in'
+  inputs.mkdir()
+  rng = np.random.default_rng(0)
+  for name, size in (('x', (40, 50)), ('y', (130, 90))):
+    Image.fromarray(rng.integers(0, 256, size + (3,), dtype=np.uint8)).save(inputs / f'{name}.png')
+  result = translate.translate(export_dir, str(inputs), str(tmp_path / 'out'), samples=3, seed=4)
+  assert not result.failures
+  files = sorted(os.listdir(tmp_path / 'out'))
+  assert [f for f in files if f.endswith('.png')] == [f'{s}__s{j}.png' for s in 'xy' for j in range(3)]
+  samples = [np.asarray(Image.open(tmp_path / 'out' / f'y__s{j}.png')) for j in range(3)]
+  assert samples[0].shape == (130, 90, 3)
+  assert np.abs(samples[0].astype(int) - samples[1]).max() > 0  # distinct samples
+  html = open(result.gallery).read()
+  assert html.index('x__s0.png') < html.index('x__s1.png') < html.index('x__s2.png')
+  again = translate.translate(export_dir, str(inputs / 'y.png'), str(tmp_path / 'again'), samples=3, seed=4)
+  np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'again' / 'y__s1.png')), samples[1])
+  # --reference: one output per input, styled by the reference's code
+  ref = translate.translate(export_dir, str(inputs), str(tmp_path / 'ref'), reference=str(inputs / 'x.png'))
+  assert sorted(os.path.basename(p) for p in ref.outputs) == ['x.png', 'y.png']
+  with pytest.raises(ValueError, match='either --samples'):
+    translate.translate(export_dir, str(inputs), str(tmp_path / 'bad'), samples=2,
+                        reference=str(inputs / 'x.png'))

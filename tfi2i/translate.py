@@ -1,7 +1,7 @@
 """Translate image files with an exported model; writes PNGs and an HTML gallery.
 
   python -m tfi2i.translate --model=EXPORT_DIR --input=FILE_OR_DIR --output=DIR \
-      [--direction=b_to_a] [--batch_size=1]
+      [--direction=b_to_a] [--batch_size=1] [--samples=K [--seed=S] | --reference=IMG]
 
 --model is a version folder (holds saved_model.pb) or an export base (the highest integer
 version is used); `BASE/latest` is accepted as an alias for the highest version of BASE.
@@ -10,6 +10,8 @@ Images of any size are accepted: the exported signature pads and crops.
 
 Output folder:
   <name>.png           the translation (the signature's `output`), at the input's size;
+  <name>__s<j>.png     with --samples=K: the j-th of K translations (latent codes drawn with
+                       --seed; the gallery row is input, then the K samples);
   <key>/<name>.png     any other named output of the signature (e.g. a future attention map);
   inputs/<name>.png    the input as the model saw it (RGB), so the gallery is self-contained;
   index.html           one row per input: input | output (| other outputs).
@@ -37,6 +39,7 @@ LATEST_ALIAS = 'latest'
 OUTPUT_KEY = 'output'
 INPUTS_DIR = 'inputs'
 GALLERY = 'index.html'
+SAMPLE_SEP = '__s'
 
 
 @dataclasses.dataclass
@@ -101,15 +104,33 @@ def output_names(paths) -> list[str]:
   return names
 
 
-def load_signature(model_dir: str, direction: str):
+def load_signature(model_dir: str, direction: str, loaded=None):
   """(version folder, the float signature `direction`) of an export."""
   model_dir = resolve_model_dir(model_dir)
-  loaded = tf.saved_model.load(model_dir)
+  loaded = loaded or tf.saved_model.load(model_dir)
   if direction not in loaded.signatures:
     available = sorted(k for k in loaded.signatures if k != 'serving_default')
-    raise ValueError(f'unknown direction {direction!r} for the model in {model_dir}; '
+    raise ValueError(f'unknown signature {direction!r} for the model in {model_dir}; '
                      f'its signatures: {", ".join(available)}')
   return model_dir, loaded.signatures[direction]
+
+
+def _latent_inputs(model_dir, direction, samples, seed, reference):
+  """(signature name, extra inputs) for --samples (seeded codes) or --reference (its code)."""
+  if samples and reference:
+    raise ValueError('use either --samples (random codes) or --reference (the code of one '
+                     'image), not both')
+  if samples < 0:
+    raise ValueError(f'--samples must be >= 0, got {samples}')
+  if samples:
+    return f'{direction}_random', {'seed': tf.constant(seed, tf.int64),
+                                   'num_samples': tf.constant(samples, tf.int32)}
+  if reference:
+    loaded = tf.saved_model.load(resolve_model_dir(model_dir))
+    _, encode = load_signature(model_dir, 'encode', loaded)
+    ref = to_float(image_io.load_image(reference))[None]
+    return f'{direction}_sample', {'z': encode(images=tf.constant(ref))['mu']}
+  return direction, {}
 
 
 def to_float(image_uint8):
@@ -174,14 +195,26 @@ def _batches(items, batch_size):
     yield batch
 
 
-def _run(signature, batch):
-  """{key: uint8 [B, H, W, C]} for a list of (index, path, image) items."""
+def _run(signature, batch, extra):
+  """{key: uint8 [B, H, W, C]} for a list of (index, path, image) items. A sampled output
+  [B, K, H, W, C] becomes the keys `<key>__s<j>` (j < K); with K = 1 (a reference's
+  code) it stays `<key>`. Outputs that are not images (latent codes) are left out."""
   x = tf.constant(np.stack([to_float(image) for _, _, image in batch]))
-  return {k: to_uint8(v.numpy()) for k, v in signature(images=x).items()}
+  out = {}
+  for k, v in signature(images=x, **extra).items():
+    v = v.numpy()
+    if v.ndim == 5 and v.shape[1] == 1:
+      out[k] = to_uint8(v[:, 0])
+    elif v.ndim == 5:
+      out.update({f'{k}{SAMPLE_SEP}{j}': to_uint8(v[:, j]) for j in range(v.shape[1])})
+    elif v.ndim == 4:
+      out[k] = to_uint8(v)
+  return out
 
 
 def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b',
-              batch_size: int = 1) -> TranslateResult:
+              batch_size: int = 1, samples: int = 0, seed: int = 0,
+              reference: str | None = None) -> TranslateResult:
   """Translates image files with an export; see the module docstring for the output layout.
 
   Args:
@@ -190,6 +223,10 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
     output_dir: where PNGs and index.html go (created).
     direction: the float signature to use (CycleGAN: 'a_to_b' or 'b_to_a').
     batch_size: images translated per call (consecutive images of the same size only).
+    samples: K > 0 writes K translations per input (`<name>__s<j>.png`) from latent codes
+      drawn with `seed` (the export's `<direction>_random` signature: BicycleGAN family).
+    seed: seed of those codes (the same seed gives the same K codes for every input).
+    reference: an image whose encoded code (the `encode` signature) styles every output.
 
   Returns:
     TranslateResult; files that failed are listed in `failures`, not raised.
@@ -205,7 +242,8 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
     if os.path.dirname(os.path.abspath(p)) in (output_dir, os.path.join(output_dir, INPUTS_DIR)):
       raise ValueError(f'--output {output_dir} would overwrite the inputs in it; '
                        'choose another output folder')
-  model_dir, signature = load_signature(model_dir, direction)
+  signature_name, extra = _latent_inputs(model_dir, direction, samples, seed, reference)
+  model_dir, signature = load_signature(model_dir, signature_name)
   names = output_names(paths)
 
   failures, loaded = {}, []
@@ -219,12 +257,12 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
   written = {}  # index -> {key: relative path}
   for batch in _batches(loaded, batch_size):
     try:
-      results = [(batch, _run(signature, batch))]
+      results = [(batch, _run(signature, batch, extra))]
     except tf.errors.OpError:
       results = []  # retry one by one, so that the error names the file
       for item in batch:
         try:
-          results.append(([item], _run(signature, [item])))
+          results.append(([item], _run(signature, [item], extra)))
         except tf.errors.OpError as e:
           failures[item[0]] = f'cannot translate {item[1]}: {e.message.strip()}'
           logging.error('%s', failures[item[0]])
@@ -232,14 +270,14 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
       for j, (i, _, image) in enumerate(items):
         rel = {INPUTS_DIR: os.path.join(INPUTS_DIR, names[i] + '.png')}
         image_io.save_png(os.path.join(output_dir, rel[INPUTS_DIR]), image)
-        for key, values in sorted(outputs.items(), key=lambda kv: kv[0] != OUTPUT_KEY):
-          rel[key] = names[i] + '.png' if key == OUTPUT_KEY else os.path.join(
-              key, names[i] + '.png')
+        for key, values in sorted(outputs.items(), key=lambda kv: _column_order(kv[0])):
+          base, _, sample = key.partition(SAMPLE_SEP)
+          stem = names[i] + (f'{SAMPLE_SEP}{sample}' if sample else '')
+          rel[key] = stem + '.png' if base == OUTPUT_KEY else os.path.join(base, stem + '.png')
           image_io.save_png(os.path.join(output_dir, rel[key]), values[j])
         written[i] = rel
 
-  keys = sorted({k for rel in written.values() for k in rel} - {INPUTS_DIR},
-                key=lambda k: (k != OUTPUT_KEY, k))
+  keys = sorted({k for rel in written.values() for k in rel} - {INPUTS_DIR}, key=_column_order)
   images = {i: image for i, _, image in loaded}
   rows = []
   for i, p in enumerate(paths):
@@ -259,12 +297,19 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
                          [(paths[i], failures[i]) for i in sorted(failures)], gallery)
 
 
+def _column_order(key):
+  """output first, then its samples in order, then other outputs."""
+  base, _, j = key.partition(SAMPLE_SEP)
+  return (base != OUTPUT_KEY, base, int(j) if j else -1)
+
+
 def cli(model: str, input: str, output: str,  # pylint: disable=redefined-builtin
-        direction: str = 'a_to_b', batch_size: int = 1) -> int:
+        direction: str = 'a_to_b', batch_size: int = 1, samples: int = 0, seed: int = 0,
+        reference: str | None = None) -> int:
   """The command line: translate, print where the gallery is; returns the exit status."""
   try:
-    result = translate(model, input, output, direction, batch_size)
-  except (FileNotFoundError, ValueError) as e:
+    result = translate(model, input, output, direction, batch_size, samples, seed, reference)
+  except (FileNotFoundError, ValueError, image_io.DataError) as e:
     print(f'translate failed: {e}', file=sys.stderr)
     return 1
   print(f'Translated {len(result.outputs)} images with {result.model_dir} into '
@@ -289,7 +334,12 @@ def _define_flags():
       output=flags.DEFINE_string('output', None, 'Output folder (PNGs and index.html).',
                                  required=True),
       direction=flags.DEFINE_string('direction', 'a_to_b', 'Signature: a_to_b or b_to_a.'),
-      batch_size=flags.DEFINE_integer('batch_size', 1, 'Images per call (same-size runs).'))
+      batch_size=flags.DEFINE_integer('batch_size', 1, 'Images per call (same-size runs).'),
+      samples=flags.DEFINE_integer('samples', 0, 'K > 0: K outputs per input from seeded '
+                                   'random latent codes (<name>__s<j>.png; BicycleGAN family).'),
+      seed=flags.DEFINE_integer('seed', 0, 'Seed of the --samples codes.'),
+      reference=flags.DEFINE_string('reference', None, 'An image whose encoded latent code '
+                                    'is used for every output (BicycleGAN family).'))
 
 
 def main(argv, flag_holders):
