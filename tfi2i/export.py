@@ -25,6 +25,17 @@ Signatures, for each endpoint N of `model.translation_endpoints()` (CycleGAN: `a
                     string [batch], PNG files at the size of the corresponding input, pixels
                     round(clip((y + 1) * 127.5, 0, 255)).
 
+An endpoint (tfi2i.models.base.Endpoint) may take extra inputs, shared by the images of a
+batch, and return sampled outputs [batch, K, height, width, C] (K PNGs per image in the
+bytes form: string [batch, K]) and non-image outputs. The BicycleGAN family adds:
+  a_to_b_sample(_bytes)  images + `z` float32 [K, nz] -> `output` [batch, K, h, w, 3]
+                         (`output_png` [batch, K]): every image with every code;
+  a_to_b_random(_bytes)  images + `seed` int64 [] + `num_samples` int32 [] -> `output` as
+                         above and `z` [K, nz] (bytes form: [batch, K, nz]), codes drawn from
+                         N(0, I) with that seed;
+  encode(_bytes)         images (any size, resized to the encoder's 256 or 128 px) ->
+                         `mu`, `logvar` float32 [batch, nz].
+
 Errors (InvalidArgumentError, raised by the graph, so TF Serving returns the same text):
   'images must be a batch of images: float32 [batch, height, width, 3]'   (ERR_RANK)
   'images must have 3 channels (RGB): float32 [batch, height, width, 3]'  (ERR_CHANNELS)
