@@ -96,6 +96,13 @@ class TranslationModel(keras.Model):
   size_multiple = 1
   data_kind = 'unpaired'  # which tfi2i.data stream trains it: 'unpaired' or 'paired'
 
+  def __init__(self, model=None, loss=None, seed=0, **kwargs):
+    """model, loss: the recipe's model and loss sections as dicts; seed: train.seed."""
+    super().__init__(**kwargs)
+    self.model_cfg = dict(model or {})
+    self.loss_cfg = dict(loss or {})
+    self.seed = int(seed)
+
   def compile(self, **optimizers):
     super().compile(optimizer=None)
     missing = set(self.optimizer_names) - set(optimizers)
@@ -114,3 +121,13 @@ class TranslationModel(keras.Model):
 
   def translation_endpoints(self):
     raise NotImplementedError
+
+  def get_config(self):
+    return {**super().get_config(), 'model': self.model_cfg, 'loss': self.loss_cfg,
+            'seed': self.seed}
+
+
+def average_loss(per_example):
+  """Mean over the global batch (tf.nn.compute_average_loss): N replicas give the same
+  update as one device, since optimizers sum replica gradients."""
+  return tf.nn.compute_average_loss(per_example)

@@ -18,14 +18,11 @@ import tensorflow as tf
 
 from tfi2i import losses
 from tfi2i import nets
+from tfi2i.models.base import average_loss
 from tfi2i.models.base import Endpoint
 from tfi2i.models.base import TranslationModel
 
 VARIANTS = ('bicycle', 'cvae_gan', 'clr_gan', 'pix2pix_noise')
-
-
-def _average(per_example):
-  return tf.nn.compute_average_loss(per_example)
 
 
 @keras.saving.register_keras_serializable('tfi2i')
@@ -37,10 +34,7 @@ class BicycleGAN(TranslationModel):
   data_kind = 'paired'
 
   def __init__(self, model=None, loss=None, seed=0, **kwargs):
-    super().__init__(**kwargs)
-    self.model_cfg = dict(model or {})
-    self.loss_cfg = dict(loss or {})
-    self.seed = int(seed)
+    super().__init__(model, loss, seed, **kwargs)
     m, l = self.model_cfg, self.loss_cfg
     self.variant = m.get('variant', 'bicycle')
     if self.variant not in VARIANTS:
@@ -165,9 +159,9 @@ class BicycleGAN(TranslationModel):
         if self.lambda_z > 0:
           mu2, _ = self.encode(fake_random, training=True)
           latent = self.lambda_z * losses.latent_regression_loss(mu2, z_random)
-      ge_total = tf.add_n([_average(v) if k != 'kl' else tf.reduce_sum(v) for k, v in terms.items()]
-                          or [tf.constant(0.0)])
-      g_total = ge_total + (_average(latent) if self.lambda_z > 0 else 0.0)
+      reduced = [tf.reduce_sum(v) if k == 'kl' else average_loss(v) for k, v in terms.items()]
+      ge_total = tf.add_n(reduced or [tf.constant(0.0)])
+      g_total = ge_total + (average_loss(latent) if self.lambda_z > 0 else 0.0)
     updates = [(self.g_optimizer, tape.gradient(g_total, g_vars), g_vars)]
     if self.use_encoder:
       # In the hybrid the latent regression term does not update E (official
@@ -188,7 +182,7 @@ class BicycleGAN(TranslationModel):
       d_logs['disc'] = self._update_disc(self.disc, self.d_optimizer, b1, fakes['encoded'])
     if self.use_d2:
       d_logs['disc2'] = self._update_disc(self.disc2, self.d2_optimizer, b2, fakes['random'])
-    logs = {k: (tf.reduce_sum(v) if k == 'kl' else _average(v)) for k, v in terms.items()}
+    logs = {k: (tf.reduce_sum(v) if k == 'kl' else average_loss(v)) for k, v in terms.items()}
     logs['gen_total'] = g_total
     logs.update(d_logs)
     return logs
@@ -196,7 +190,7 @@ class BicycleGAN(TranslationModel):
   def _update_disc(self, disc, optimizer, real, fake):
     """Official backward_D: loss(D(fake), False) + loss(D(real), True), not halved."""
     with tf.GradientTape() as tape:
-      loss = _average(losses.discriminator_loss(
+      loss = average_loss(losses.discriminator_loss(
           disc(real, training=True), disc(tf.stop_gradient(fake), training=True), self.gan_mode,
           halve=False))
     optimizer.apply_gradients(zip(tape.gradient(loss, disc.trainable_variables),
@@ -251,7 +245,3 @@ class BicycleGAN(TranslationModel):
         return {'mu': mu, 'logvar': logvar}
       endpoints['encode'] = Endpoint(encode, pad=False)
     return endpoints
-
-  def get_config(self):
-    return {**super().get_config(), 'model': self.model_cfg, 'loss': self.loss_cfg,
-            'seed': self.seed}

@@ -9,11 +9,8 @@ import tensorflow as tf
 
 from tfi2i import losses
 from tfi2i import nets
+from tfi2i.models.base import average_loss
 from tfi2i.models.base import ImagePool, TranslationModel
-
-
-def _average(per_example):
-  return tf.nn.compute_average_loss(per_example)
 
 
 @keras.saving.register_keras_serializable('tfi2i')
@@ -32,10 +29,7 @@ class CycleGAN(TranslationModel):
   size_multiple = 4
 
   def __init__(self, model=None, loss=None, seed=0, **kwargs):
-    super().__init__(**kwargs)
-    self.model_cfg = dict(model or {})
-    self.loss_cfg = dict(loss or {})
-    self.seed = int(seed)
+    super().__init__(model, loss, seed, **kwargs)
     m, self.l = self.model_cfg, self.loss_cfg
     gen = lambda name, cin, cout: nets.resnet_generator(
         cin, cout, m.get('ngf', 64), m.get('n_blocks', 9), m.get('norm', 'instance'),
@@ -98,7 +92,7 @@ class CycleGAN(TranslationModel):
             real_b, self.gen_a2b(real_b, training=True), self.lambda_b * self.lambda_identity)
         terms['identity_a'] = losses.identity_loss(
             real_a, self.gen_b2a(real_a, training=True), self.lambda_a * self.lambda_identity)
-      g_total = _average(tf.add_n(list(terms.values())))
+      g_total = average_loss(tf.add_n(list(terms.values())))
     self.g_optimizer.apply_gradients(zip(tape.gradient(g_total, g_vars), g_vars))
 
     pooled_b = self.pool_b.query(tf.stop_gradient(fake_b))
@@ -109,10 +103,10 @@ class CycleGAN(TranslationModel):
           self.disc_b(real_b, training=True), self.disc_b(pooled_b, training=True), self.gan_mode)
       terms['disc_a'] = losses.discriminator_loss(
           self.disc_a(real_a, training=True), self.disc_a(pooled_a, training=True), self.gan_mode)
-      d_total = _average(terms['disc_a'] + terms['disc_b'])
+      d_total = average_loss(terms['disc_a'] + terms['disc_b'])
     self.d_optimizer.apply_gradients(zip(tape.gradient(d_total, d_vars), d_vars))
 
-    logs = {name: _average(value) for name, value in terms.items()}
+    logs = {name: average_loss(value) for name, value in terms.items()}
     logs['gen_total'] = g_total
     logs['disc_total'] = d_total
     return logs
@@ -131,7 +125,3 @@ class CycleGAN(TranslationModel):
   def translation_endpoints(self):
     return {name: (lambda g: lambda x: {'output': g(x, training=False)})(gen)
             for name, gen in self.generators.items()}
-
-  def get_config(self):
-    return {**super().get_config(), 'model': self.model_cfg, 'loss': self.loss_cfg,
-            'seed': self.seed}

@@ -7,11 +7,8 @@ import tensorflow as tf
 
 from tfi2i import losses
 from tfi2i import nets
+from tfi2i.models.base import average_loss
 from tfi2i.models.base import TranslationModel
-
-
-def _average(per_example):
-  return tf.nn.compute_average_loss(per_example)
 
 
 @keras.saving.register_keras_serializable('tfi2i')
@@ -32,10 +29,7 @@ class Pix2Pix(TranslationModel):
   data_kind = 'paired'
 
   def __init__(self, model=None, loss=None, seed=0, **kwargs):
-    super().__init__(**kwargs)
-    self.model_cfg = dict(model or {})
-    self.loss_cfg = dict(loss or {})
-    self.seed = int(seed)
+    super().__init__(model, loss, seed, **kwargs)
     m, l = self.model_cfg, self.loss_cfg
     cin, cout = m.get('input_nc', 3), m.get('output_nc', 3)
     self.num_downs = int(m.get('num_downs', 8))
@@ -78,14 +72,14 @@ class Pix2Pix(TranslationModel):
               self.discriminator(pair(real_a, real_b), training=True),
               self.discriminator(pair(real_a, tf.stop_gradient(fake_b)), training=True),
               self.gan_mode)
-          d_total = _average(terms['disc'])
+          d_total = average_loss(terms['disc'])
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_total, d_vars), d_vars))
       terms['gen_gan'] = losses.generator_loss(
           self.discriminator(pair(real_a, fake_b), training=True), self.gan_mode)
       terms['gen_l1'] = self.lambda_l1 * losses.l1_loss(fake_b, real_b)
-      g_total = _average(terms['gen_gan'] + terms['gen_l1'])
+      g_total = average_loss(terms['gen_gan'] + terms['gen_l1'])
     self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_total, g_vars), g_vars))
-    logs = {name: _average(value) for name, value in terms.items()}
+    logs = {name: average_loss(value) for name, value in terms.items()}
     logs['gen_total'], logs['disc_total'] = g_total, d_total
     return logs
 
@@ -95,7 +89,3 @@ class Pix2Pix(TranslationModel):
 
   def translation_endpoints(self):
     return {'a_to_b': lambda x: {'output': self(x)}}
-
-  def get_config(self):
-    return {**super().get_config(), 'model': self.model_cfg, 'loss': self.loss_cfg,
-            'seed': self.seed}
