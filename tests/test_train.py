@@ -199,3 +199,55 @@ def test_mirrored_strategy_on_two_cpus_gives_the_same_update(tiny_root, tmp_path
   assert set(values) == {'LOSSDIFF', 'SLOTDIFF'}, r.stdout[-2000:] + r.stderr[-3000:]
   assert values['LOSSDIFF'] < 1e-4
   assert values['SLOTDIFF'] < 1e-3
+
+
+MULTI_WORKER_SCRIPT = r'''
+import json, os, sys
+os.environ['TF_CONFIG'] = json.dumps({'cluster': {'worker': sys.argv[4].split(',')},
+                                      'task': {'type': 'worker', 'index': int(sys.argv[3])}})
+from tfi2i.training.strategy import make_strategy
+strategy = make_strategy('multi_worker')  # before any other TF work, as tfi2i.train does
+sys.path.insert(0, sys.argv[1])
+from test_train import tiny_recipe
+from tfi2i.training import loop
+result = loop.train(tiny_recipe(sys.argv[2], **{'train.steps': 1, 'data.flip': False}),
+                    sys.argv[5], strategy=strategy)
+print('LOGS', result.logs)
+'''
+
+
+def _free_ports(n):
+  import socket
+  sockets = [socket.socket() for _ in range(n)]
+  for s in sockets:
+    s.bind(('127.0.0.1', 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def test_two_local_workers_give_the_same_update_as_one_process(tiny_root, tmp_path):
+  """MultiWorkerMirroredStrategy with two worker processes on 127.0.0.1 (one CPU replica
+  each, global batch 2) == one process on the same global batch; only the chief writes."""
+  script = tmp_path / 'worker.py'
+  script.write_text(MULTI_WORKER_SCRIPT)
+  cluster = ','.join(f'127.0.0.1:{p}' for p in _free_ports(2))
+  workdir = str(tmp_path / 'multi')
+  procs = [subprocess.Popen([sys.executable, str(script), os.path.dirname(__file__), tiny_root,
+                             str(i), cluster, workdir], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True) for i in range(2)]
+  outs = [p.communicate(timeout=300)[0] for p in procs]
+  assert all(p.returncode == 0 for p in procs), outs[0][-3000:] + outs[1][-3000:]
+  single = loop.train(tiny_recipe(tiny_root, **{'train.steps': 1, 'data.flip': False}),
+                      str(tmp_path / 'single'))
+  a, b = _ckpt_values(str(tmp_path / 'single')), _ckpt_values(workdir)
+  slots = [k for k in a if 'optimizer/_variables' in k]
+  scale = max(float(np.max(np.abs(a[k]))) for k in slots)
+  assert max(float(np.max(np.abs(a[k] - b[k]))) for k in slots) / scale < 1e-3
+  logs = eval(next(l for l in outs[0].splitlines() if l.startswith('LOGS '))[5:])  # pylint: disable=eval-used
+  assert abs(logs['gen_total'] - single.logs['gen_total']) < 1e-4
+  # the chief wrote the workdir; the other worker only its scratch folder
+  assert os.path.isfile(os.path.join(workdir, 'recipe.json'))
+  assert os.path.isdir(os.path.join(workdir, '.workers', 'worker-1', 'checkpoints'))
+  assert not os.path.isdir(os.path.join(workdir, '.workers', 'worker-0'))

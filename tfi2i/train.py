@@ -24,10 +24,14 @@ flags.mark_flags_as_required(['recipe', 'workdir'])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  # The strategy first: MultiWorkerMirroredStrategy must configure collective ops before
+  # any other TensorFlow work in the process (importing the data and model code does some).
+  from tfi2i.training.strategy import make_strategy
+  strategy = make_strategy(_RECIPE.value.train.strategy)
   from tfi2i.data import DataError
   from tfi2i.training import loop
   try:
-    result = loop.train(_RECIPE.value, _WORKDIR.value)
+    result = loop.train(_RECIPE.value, _WORKDIR.value, strategy=strategy)
   except (DataError, recipe_lib.RecipeError, loop.TrainingDiverged) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1

@@ -53,6 +53,11 @@ MAP_SIZE = (2048, 1024)  # (width, height) the day map is resized to
 SPLITS = ('train', 'test')
 MANIFEST = 'tiles.csv'
 SETTINGS_PREFIX = 'Settings: '
+# hue_modes: a sample is a mode when it keeps at least MIN_GAIN of the target's chroma and
+# its hue is within MAX_ANGLE degrees of the mode's (a 50/50 blend of two modes lies
+# 60 degrees from both, with gain 0.5).
+MIN_GAIN = 0.5
+MAX_ANGLE = 30.0
 
 # Rec. 601 luma and the YIQ chroma axes (FCC NTSC); the inverse is computed, not rounded.
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
@@ -90,6 +95,48 @@ def luma(rgb: np.ndarray) -> np.ndarray:
   y = np.asarray(rgb, np.float64) @ _RGB_TO_YIQ[0]
   y = np.clip(np.round(y), 0, 255).astype(np.uint8)
   return np.repeat(y[..., None], 3, axis=-1)
+
+
+def chroma(rgb) -> np.ndarray:
+  """HxWx3 (any affine scale of RGB, e.g. [-1, 1]) -> complex HxW chroma I + iQ (gray = 0)."""
+  yiq = np.asarray(rgb, np.float64) @ _RGB_TO_YIQ.T
+  return yiq[..., 1] + 1j * yiq[..., 2]
+
+
+def hue_alignment(samples, target) -> tuple[np.ndarray, np.ndarray]:
+  """How each sample's colours relate to the target's: (angle in degrees, gain), each [K].
+
+  The least-squares fit chroma(sample) ~ gain * e^(i angle) * chroma(target) over all
+  pixels: the sample is the target with its hue turned by `angle` and its chroma scaled by
+  `gain`. A gray sample has gain 0; a valid output of this task has gain about 1 and an
+  angle near one of HUES relative to the target (whose own angle is one of them too).
+
+  Args:
+    samples: [K, H, W, 3] in [-1, 1] (or any common affine scale of RGB with the target).
+    target: [H, W, 3], the ground truth B.
+  """
+  ct = chroma(target)
+  cs = chroma(samples)
+  z = np.sum(cs * np.conj(ct), axis=(1, 2))
+  energy = np.sum(np.abs(ct) ** 2)
+  gain = np.abs(z) / energy if energy > 1e-12 else np.full(z.shape, np.nan)
+  return np.degrees(np.angle(z)) % 360.0, gain
+
+
+def hue_modes(samples, target, n: int = len(HUES), min_gain: float = MIN_GAIN,
+              max_angle: float = MAX_ANGLE) -> np.ndarray:
+  """Which of the n valid colourings each sample is: [K] ints in 0..n-1, or -1 for none.
+
+  Mode j is the target turned by j * 360 / n degrees (0 = the target's own colouring). A
+  sample is mode j when its `hue_alignment` angle is within max_angle of j * 360 / n and
+  its gain is at least min_gain; a grayish, unrelated or blended sample is no mode.
+  """
+  angle, gain = hue_alignment(samples, target)
+  step = 360.0 / n
+  mode = np.round(angle / step).astype(int) % n
+  off = np.abs((angle - mode * step + 180.0) % 360.0 - 180.0)
+  ok = (np.nan_to_num(gain) >= min_gain) & (off <= max_angle)
+  return np.where(ok, mode, -1)
 
 
 # ----------------------------------------------------------------------------- tiles

@@ -56,10 +56,13 @@ class ImagePool(tf.Module):
     if self.size == 0:
       return images
     images = tf.cast(images, tf.float32)
-    out = []
-    for i in range(images.shape[0]):  # per-replica batch size is static (drop_remainder)
-      out.append(self._query_one(images[i]))
-    return tf.stack(out)
+    if images.shape[0] is not None:  # static per-replica batch: unrolled, in order
+      return tf.stack([self._query_one(images[i]) for i in range(images.shape[0])])
+    n = tf.shape(images)[0]  # e.g. under MultiWorkerMirroredStrategy
+    out = tf.TensorArray(tf.float32, size=n)
+    for i in tf.range(n):
+      out = out.write(i, self._query_one(images[i]))
+    return tf.reshape(out.stack(), tf.shape(images))
 
   def _query_one(self, image):
     draws = self.rng.uniform([2])

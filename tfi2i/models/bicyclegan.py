@@ -117,7 +117,10 @@ class BicycleGAN(TranslationModel):
     if self.variant == 'pix2pix_noise':
       return real_a, real_b, real_b
     n = real_a.shape[0]
-    if n is None or n % 2:
+    if n is None:  # dynamic per-replica batch (multi-worker): checked in the graph
+      n = tf.shape(real_a)[0]
+      tf.debugging.assert_equal(n % 2, 0, message=f'{self.variant} needs an even batch per replica')
+    elif n % 2:
       raise ValueError(f'{self.variant} needs an even batch per replica (it encodes one half '
                        f'and samples z for the other, as the official code), got {n}')
     half = n // 2

@@ -45,6 +45,16 @@ def latest_step(checkpoint_dir) -> int:
   return int(tf.train.load_checkpoint(latest).get_tensor('step/.ATTRIBUTES/VARIABLE_VALUE'))
 
 
+def is_chief(strategy) -> bool:
+  """True unless this process is a non-chief worker of a multi-worker strategy."""
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  if resolver is None or not resolver.task_type:
+    return True
+  has_chief = 'chief' in resolver.cluster_spec().as_dict()
+  return resolver.task_type == 'chief' or (
+      not has_chief and resolver.task_type == 'worker' and resolver.task_id == 0)
+
+
 def make_optimizers(model, config, steps_per_epoch):
   o = config.optimizer
   schedule = make_schedule(o.lr, config.schedule, steps_per_epoch)
@@ -72,10 +82,17 @@ class _Precision:
 def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
   """Trains (or resumes) the recipe in `workdir`; returns where it stopped."""
   recipe_lib.validate(config)
-  os.makedirs(workdir, exist_ok=True)
-  recipe_lib.save_recipe(config, workdir)
   t = config.train
   strategy = strategy or make_strategy(t.strategy)
+  chief = is_chief(strategy)
+  if not chief:
+    # Other workers of a MultiWorkerMirroredStrategy take part in every save (it is a
+    # collective op) but write to a scratch folder of their own; only the chief writes the
+    # workdir (recipe, checkpoints, events, export).
+    workdir = os.path.join(workdir, '.workers', f'{strategy.cluster_resolver.task_type}-'
+                           f'{strategy.cluster_resolver.task_id}')
+  os.makedirs(workdir, exist_ok=True)
+  recipe_lib.save_recipe(config, workdir)
   replicas = strategy.num_replicas_in_sync
   if t.batch_size % replicas:
     raise recipe_lib.RecipeError(
@@ -101,7 +118,7 @@ def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
       print(f'Resuming from {manager.latest_checkpoint} at step {int(step.numpy())}.')
     result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps)
 
-  do_export = t.export_at_end if export is None else export
+  do_export = (t.export_at_end if export is None else export) and chief
   if do_export and not result.interrupted and result.step >= total_steps:
     from tfi2i import export as export_lib  # the exported graph is rebuilt in float32
     result.export_dir = export_lib.export_workdir(workdir)

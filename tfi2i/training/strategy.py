@@ -10,6 +10,8 @@ def make_strategy(name: str = 'auto') -> tf.distribute.Strategy:
   'multi_worker': MultiWorkerMirroredStrategy (TF_CONFIG describes the cluster)."""
   if name not in STRATEGIES:
     raise ValueError(f'unknown train.strategy {name!r}; expected one of {STRATEGIES}')
+  if name == 'multi_worker':  # before anything that initialises devices (list_logical_devices)
+    return tf.distribute.MultiWorkerMirroredStrategy()
   gpus = tf.config.list_logical_devices('GPU')
   if name == 'auto':
     name = 'mirrored' if len(gpus) > 1 else 'default'
@@ -18,4 +20,4 @@ def make_strategy(name: str = 'auto') -> tf.distribute.Strategy:
   if name == 'mirrored':
     devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices('CPU')]
     return tf.distribute.MirroredStrategy(devices)
-  return tf.distribute.MultiWorkerMirroredStrategy()
+  raise AssertionError(name)
