@@ -245,3 +245,22 @@ def test_translate_writes_k_samples_and_uses_a_reference(bicycle_export, tmp_pat
   with pytest.raises(ValueError, match='either --samples'):
     translate.translate(export_dir, str(inputs), str(tmp_path / 'bad'), samples=2,
                         reference=str(inputs / 'x.png'))
+
+
+def test_pix2pix_export_parity_in_eval_mode_and_stochastic_by_default(tmp_path):
+  from tfi2i import export
+  frozen = Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7, eval_mode=True))
+  loaded = tf.saved_model.load(export.export_model(frozen, str(tmp_path / 'frozen')))
+  x = tf.random.uniform([2, 128, 128, 3], -1, 1, seed=9)
+  np.testing.assert_allclose(loaded.signatures['a_to_b'](images=x)['output'], frozen(x), atol=1e-5)
+  png = _png(x[0])
+  out = loaded.signatures['a_to_b_bytes'](images=tf.stack([png]))['output_png'][0]
+  decoded = tf.cast(tf.io.decode_png(png), tf.float32)[None] / 127.5 - 1.0
+  expected = loaded.signatures['a_to_b'](images=decoded)['output'][0]
+  np.testing.assert_allclose(tf.cast(tf.io.decode_png(out), tf.float32) / 127.5 - 1.0, expected,
+                             atol=1.01 / 127.5)
+  # the official test-time mode keeps dropout: two calls of the export differ
+  noisy = Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7))
+  loaded = tf.saved_model.load(export.export_model(noisy, str(tmp_path / 'noisy')))
+  first, second = (loaded.signatures['a_to_b'](images=x)['output'].numpy() for _ in range(2))
+  assert np.abs(first - second).max() > 0
