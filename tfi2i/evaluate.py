@@ -67,7 +67,6 @@ import time
 import types
 from typing import Callable, Optional
 
-from absl import app
 from absl import flags
 from absl import logging
 import keras
@@ -75,6 +74,7 @@ import numpy as np
 import tensorflow as tf
 
 import tfi2i
+from tfi2i import cli as cli_lib
 from tfi2i import metrics
 from tfi2i.data import demo_multimodal
 from tfi2i.data import images
@@ -566,12 +566,5 @@ def _define_flags():
                                      '(tfi2i.data.demo_multimodal): 3 adds mode coverage.'))
 
 
-def main(argv, flag_holders):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  return cli(**{k: h.value for k, h in flag_holders.items()})
-
-
 if __name__ == '__main__':
-  _flags = _define_flags()
-  app.run(lambda argv: main(argv, _flags))
+  cli_lib.run(_define_flags, cli)

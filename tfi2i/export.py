@@ -62,12 +62,12 @@ import os
 import shutil
 import sys
 
-from absl import app
 from absl import flags
 import keras
 import tensorflow as tf
 
 import tfi2i
+from tfi2i import cli as cli_lib
 from tfi2i.models.base import as_endpoint
 
 MAX_SIDE = 4096  # largest height or width the signatures accept
@@ -412,12 +412,5 @@ def _define_flags():
                             'Export format; only saved_model for now.'))
 
 
-def main(argv, flag_holders):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  return cli(**{k: h.value for k, h in flag_holders.items()})
-
-
 if __name__ == '__main__':
-  _flags = _define_flags()
-  app.run(lambda argv: main(argv, _flags))
+  cli_lib.run(_define_flags, cli)

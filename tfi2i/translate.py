@@ -27,12 +27,12 @@ import os
 import sys
 import urllib.parse
 
-from absl import app
 from absl import flags
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from tfi2i import cli as cli_lib
 from tfi2i.data import images as image_io
 
 LATEST_ALIAS = 'latest'
@@ -342,12 +342,5 @@ def _define_flags():
                                     'is used for every output (BicycleGAN family).'))
 
 
-def main(argv, flag_holders):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  return cli(**{k: h.value for k, h in flag_holders.items()})
-
-
 if __name__ == '__main__':
-  _flags = _define_flags()
-  app.run(lambda argv: main(argv, _flags))
+  cli_lib.run(_define_flags, cli)
