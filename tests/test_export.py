@@ -284,9 +284,9 @@ def test_untracked_weights_are_detected():
       id(w) for w in layer.body[0].weights}
 
 
-def test_cli_refuses_onnx_and_reports_errors(tmp_path, capsys):
-  assert export.cli(str(tmp_path), fmt='onnx') == 2
-  assert 'not supported yet' in capsys.readouterr().err
+def test_cli_refuses_unknown_formats_and_reports_errors(tmp_path, capsys):
+  assert export.cli(str(tmp_path), fmt='tflite') == 2
+  assert 'not supported' in capsys.readouterr().err
   workdir = _make_workdir(tmp_path / 'run', _tiny_recipe())
   assert export.cli(workdir) == 1
   assert 'no checkpoint' in capsys.readouterr().err

@@ -1,6 +1,13 @@
 """Export a trained model as a TF Serving SavedModel.
 
-  python -m tfi2i.export --workdir=DIR [--version=N]
+  python -m tfi2i.export --workdir=DIR [--version=N] [--format=saved_model|onnx]
+
+`--format=onnx` converts the float signatures of a SavedModel version to
+`WORKDIR/export/<version>/onnx/<signature>.onnx` (tfi2i.onnx_export; every file is checked
+against the SavedModel with onnxruntime). The version: --version=N if that folder exists
+(else it is exported first); without --version the newest existing version is reused (it
+may predate the latest checkpoint: export a new version first with --format=saved_model to
+convert that), and only when there is none is one exported.
 
 Layout (what TF Serving watches): `EXPORT_BASE/<version>/saved_model.pb` with an integer
 version. `export_workdir` uses `WORKDIR/export/`. A new export takes the next free version
@@ -388,16 +395,40 @@ def export_workdir(workdir: str, version: int | None = None) -> str:
 
 
 def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model') -> int:
-  """The command line: exports WORKDIR, prints the version folder; returns the exit status."""
-  if fmt != 'saved_model':
-    print(f'--format={fmt} is not supported yet; use --format=saved_model', file=sys.stderr)
+  """The command line: exports WORKDIR, prints the version folder (ONNX: each file and its
+  max abs difference from the SavedModel); returns the exit status."""
+  if fmt not in ('saved_model', 'onnx'):
+    print(f'--format={fmt} is not supported; use saved_model or onnx', file=sys.stderr)
     return 2
   try:
+    if fmt == 'onnx':
+      return _cli_onnx(workdir, version)
     path = export_workdir(workdir, version=version)
   except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, AssertionError) as e:
     print(f'export of {workdir} failed: {e}', file=sys.stderr)
     return 1
   print(path)
+  return 0
+
+
+def _cli_onnx(workdir: str, version: int | None) -> int:
+  from tfi2i import onnx_export  # pylint: disable=import-outside-toplevel
+  base = os.path.join(workdir, 'export')
+  versions = existing_versions(base)
+  if version is not None and version in versions:
+    path = os.path.join(os.path.abspath(base), str(version))
+  elif version is None and versions:
+    path = os.path.join(os.path.abspath(base), str(versions[-1]))
+  else:
+    path = export_workdir(workdir, version=version)
+  print(f'SavedModel: {path}')
+  try:
+    report = onnx_export.export_onnx(path)
+  except onnx_export.OnnxExportError as e:
+    print(onnx_export.format_report(e.report))
+    print(f'ONNX export failed: {e}', file=sys.stderr)
+    return 1
+  print(onnx_export.format_report(report))
   return 0
 
 
@@ -409,7 +440,7 @@ def _define_flags():
       version=flags.DEFINE_integer('version', None,
                                    'Export version; default 1 + the highest existing one.'),
       fmt=flags.DEFINE_enum('format', 'saved_model', ['saved_model', 'onnx'],
-                            'Export format; only saved_model for now.'))
+                            'Export format: saved_model, or onnx (its float signatures).'))
 
 
 if __name__ == '__main__':
