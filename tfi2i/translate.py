@@ -105,7 +105,8 @@ def output_names(paths) -> list[str]:
 
 
 def load_signature(model_dir: str, direction: str, loaded=None):
-  """(version folder, the float signature `direction`) of an export."""
+  """(version folder, the float signature `direction`) of an export (`loaded`: the
+  SavedModel of that folder when the caller has it already)."""
   model_dir = resolve_model_dir(model_dir)
   loaded = loaded or tf.saved_model.load(model_dir)
   if direction not in loaded.signatures:
@@ -115,7 +116,7 @@ def load_signature(model_dir: str, direction: str, loaded=None):
   return model_dir, loaded.signatures[direction]
 
 
-def _latent_inputs(model_dir, direction, samples, seed, reference):
+def _latent_inputs(loaded, model_dir, direction, samples, seed, reference):
   """(signature name, extra inputs) for --samples (seeded codes) or --reference (its code)."""
   if samples and reference:
     raise ValueError('use either --samples (random codes) or --reference (the code of one '
@@ -126,7 +127,6 @@ def _latent_inputs(model_dir, direction, samples, seed, reference):
     return f'{direction}_random', {'seed': tf.constant(seed, tf.int64),
                                    'num_samples': tf.constant(samples, tf.int32)}
   if reference:
-    loaded = tf.saved_model.load(resolve_model_dir(model_dir))
     _, encode = load_signature(model_dir, 'encode', loaded)
     ref = to_float(image_io.load_image(reference))[None]
     return f'{direction}_sample', {'z': encode(images=tf.constant(ref))['mu']}
@@ -242,8 +242,10 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
     if os.path.dirname(os.path.abspath(p)) in (output_dir, os.path.join(output_dir, INPUTS_DIR)):
       raise ValueError(f'--output {output_dir} would overwrite the inputs in it; '
                        'choose another output folder')
-  signature_name, extra = _latent_inputs(model_dir, direction, samples, seed, reference)
-  model_dir, signature = load_signature(model_dir, signature_name)
+  model_dir = resolve_model_dir(model_dir)
+  loaded = tf.saved_model.load(model_dir)
+  signature_name, extra = _latent_inputs(loaded, model_dir, direction, samples, seed, reference)
+  model_dir, signature = load_signature(model_dir, signature_name, loaded)
   names = output_names(paths)
 
   failures, loaded = {}, []
