@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny image files on disk."""
+"""Shared fixtures (tiny image files on disk) and helpers (tiny model configs) of the tests."""
 import os
 
 import numpy as np
@@ -101,3 +101,40 @@ def odd_image_files(tmp_path):
   exif[0x0112] = 6  # rotate 90 degrees clockwise to display
   put('exif_rotated.jpg', Image.fromarray(smooth), None, quality=95, exif=exif)
   return out
+
+
+# Tiny model configurations shared by the model, export and ONNX tests.
+TINY_CYCLEGAN = dict(ngf=4, ndf=4, n_blocks=1)
+TINY_BICYCLE = dict(ngf=4, nef=4, ndf=4, net_g='unet_128', net_e='resnet_128',
+                    net_d='basic_128_multi', net_d2='basic_128_multi')
+DIRECTIONS = ('a_to_b', 'b_to_a')
+
+
+def build_both_directions(model):
+  """Calls a CycleGAN once per direction so that every variable exists."""
+  for d in DIRECTIONS:
+    model(np.zeros([1, 16, 16, 3], np.float32), direction=d)
+  return model
+
+
+def perturb(model, seed):
+  """Adds normal(0, 0.1) noise to every weight: random-init outputs are all close to 0,
+  bigger weights make output comparisons meaningful."""
+  rng = np.random.default_rng(seed)
+  for v in model.weights:
+    v.assign(np.asarray(v.value) + rng.normal(0, 0.1, v.shape).astype(np.float32))
+
+
+def tiny_data_cfg(**kw):
+  """The recipe's data section at load 20 / crop 16 px, with overrides."""
+  from recipes import common  # pylint: disable=g-import-not-at-top
+  c = common.data_config()
+  c.load_size, c.crop_size = 20, 16
+  for k, v in kw.items():
+    setattr(c, k, v)
+  return c
+
+
+def take(ds, n):
+  """The first n batches of a dataset as dicts of NumPy arrays."""
+  return [{k: v.numpy() for k, v in b.items()} for b in ds.take(n)]

@@ -1,5 +1,6 @@
 """pix2pix and the BicycleGAN family: one train_step each on tiny images, which networks
 each variant updates, latent codes at inference."""
+from conftest import TINY_BICYCLE as TINY
 import keras
 import numpy as np
 import pytest
@@ -7,8 +8,6 @@ import tensorflow as tf
 
 from tfi2i.models import BicycleGAN, Pix2Pix
 
-TINY = dict(ngf=4, nef=4, ndf=4, net_g='unet_128', net_e='resnet_128',
-            net_d='basic_128_multi', net_d2='basic_128_multi')
 
 
 def batch(n=2, seed=0):

@@ -1,4 +1,5 @@
 """The CycleGAN model: one train_step, the image pool, inference and panels."""
+from conftest import TINY_CYCLEGAN as TINY
 import keras
 import numpy as np
 import pytest
@@ -6,7 +7,6 @@ import tensorflow as tf
 
 from tfi2i.models import CycleGAN, ImagePool
 
-TINY = dict(ngf=4, ndf=4, n_blocks=1)
 
 
 def tiny_cyclegan(pool_size=2, **loss):

@@ -2,29 +2,18 @@
 import logging
 import os
 
+from conftest import take as _take
+from conftest import tiny_data_cfg as _cfg
 from conftest import code_value
 from conftest import decode_code
 import numpy as np
 from PIL import Image
 import pytest
 
-from recipes import common
 from tfi2i import data
 from tfi2i.data import paired
 
 _LEFT_G, _RIGHT_G = 40, 200  # green of the A half / the B half in _ab_images
-
-
-def _cfg(**kw):
-  c = common.data_config()
-  c.load_size, c.crop_size = 20, 16
-  for k, v in kw.items():
-    setattr(c, k, v)
-  return c
-
-
-def _take(ds, n):
-  return [{k: v.numpy() for k, v in b.items()} for b in ds.take(n)]
 
 
 def _u8(x):

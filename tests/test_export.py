@@ -5,6 +5,10 @@ import json
 import os
 
 import keras
+from conftest import build_both_directions as _build
+from conftest import DIRECTIONS
+from conftest import perturb as _perturb
+from conftest import TINY_CYCLEGAN as TINY
 import numpy as np
 from PIL import Image
 import pytest
@@ -16,22 +20,7 @@ from tfi2i import export
 from tfi2i.models import CycleGAN
 from tfi2i.models import build_model
 
-TINY = dict(ngf=4, ndf=4, n_blocks=1)
-DIRECTIONS = ('a_to_b', 'b_to_a')
 RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'cyclegan.py')
-
-
-def _build(model):
-  for d in DIRECTIONS:
-    model(tf.zeros([1, 16, 16, 3]), direction=d)
-  return model
-
-
-def _perturb(model, seed):
-  # Random-init outputs are all close to 0; bigger weights make the comparisons meaningful.
-  rng = np.random.default_rng(seed)
-  for v in model.weights:
-    v.assign(np.asarray(v.value) + rng.normal(0, 0.1, v.shape).astype(np.float32))
 
 
 @pytest.fixture(scope='module')

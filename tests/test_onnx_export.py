@@ -3,6 +3,11 @@ import json
 import os
 import types
 
+from conftest import build_both_directions as _build
+from conftest import DIRECTIONS
+from conftest import perturb as _perturb
+from conftest import TINY_CYCLEGAN as TINY
+from conftest import TINY_BICYCLE
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -15,24 +20,7 @@ from tfi2i.models import BicycleGAN
 from tfi2i.models import CycleGAN
 from tfi2i.models import build_model
 
-TINY = dict(ngf=4, ndf=4, n_blocks=1)
-TINY_BICYCLE = dict(ngf=4, nef=4, ndf=4, net_g='unet_128', net_e='resnet_128',
-                    net_d='basic_128_multi', net_d2='basic_128_multi')
-DIRECTIONS = ('a_to_b', 'b_to_a')
 RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'cyclegan.py')
-
-
-def _build(model):
-  for d in DIRECTIONS:
-    model(tf.zeros([1, 16, 16, 3]), direction=d)
-  return model
-
-
-def _perturb(model, seed):
-  # Random-init outputs are all close to 0; bigger weights make the comparisons meaningful.
-  rng = np.random.default_rng(seed)
-  for v in model.weights:
-    v.assign(np.asarray(v.value) + rng.normal(0, 0.1, v.shape).astype(np.float32))
 
 
 def _random(shape, seed=0):
