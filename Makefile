@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 WORKDIR ?= runs/demo
 DATA ?= data/demo
 
-.PHONY: demo test venv data bench clean
+.PHONY: demo serve-demo test venv data bench clean
 
 $(BIN)/activate-tfi2i: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,9 @@ demo: data
 	$(BIN)/python -m tfi2i.translate --model=$(WORKDIR)/export --input=$(DATA)/testB --output=$(WORKDIR)/gallery/b_to_a --direction=b_to_a
 	@echo "Galleries: $(WORKDIR)/gallery/a_to_b/index.html $(WORKDIR)/gallery/b_to_a/index.html"
 	@echo "TensorBoard: $(BIN)/tensorboard --logdir=$(WORKDIR)"
+
+serve-demo: venv
+	$(BIN)/python serving/demo.py --workdir=$(WORKDIR) --data=$(DATA)
 
 test: venv
 	$(BIN)/python -m pytest -q tests

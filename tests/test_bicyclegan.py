@@ -204,7 +204,7 @@ def test_export_bytes_signatures_return_k_pngs_per_image(bicycle_export):
   x = tf.random.uniform([1, 60, 80, 3], -1, 1, seed=5)
   z = tf.random.normal([2, 8], seed=6)
   png = _png(x[0])
-  got = loaded.signatures['a_to_b_sample_bytes'](images=tf.stack([png, png]), z=z)['output_png']
+  got = loaded.signatures['a_to_b_sample_bytes'](images=tf.stack([png, png]), z=z)['output_bytes']
   assert got.shape == (2, 2)
   decoded = tf.cast(tf.io.decode_png(png), tf.float32)[None] / 127.5 - 1.0
   expected = loaded.signatures['a_to_b_sample'](images=decoded, z=z)['output'][0, 1]
@@ -213,7 +213,7 @@ def test_export_bytes_signatures_return_k_pngs_per_image(bicycle_export):
   np.testing.assert_allclose(sample, expected, atol=1.01 / 127.5)
   random = loaded.signatures['a_to_b_random_bytes'](
       images=tf.stack([png]), seed=tf.constant(1, tf.int64), num_samples=tf.constant(3))
-  assert random['output_png'].shape == (1, 3) and random['z'].shape == (1, 3, 8)
+  assert random['output_bytes'].shape == (1, 3) and random['z'].shape == (1, 3, 8)
 
 
 def test_translate_writes_k_samples_and_uses_a_reference(bicycle_export, tmp_path):
@@ -253,7 +253,7 @@ def test_pix2pix_export_parity_in_eval_mode_and_stochastic_by_default(tmp_path):
   x = tf.random.uniform([2, 128, 128, 3], -1, 1, seed=9)
   np.testing.assert_allclose(loaded.signatures['a_to_b'](images=x)['output'], frozen(x), atol=1e-5)
   png = _png(x[0])
-  out = loaded.signatures['a_to_b_bytes'](images=tf.stack([png]))['output_png'][0]
+  out = loaded.signatures['a_to_b_bytes'](images=tf.stack([png]))['output_bytes'][0]
   decoded = tf.cast(tf.io.decode_png(png), tf.float32)[None] / 127.5 - 1.0
   expected = loaded.signatures['a_to_b'](images=decoded)['output'][0]
   np.testing.assert_allclose(tf.cast(tf.io.decode_png(out), tf.float32) / 127.5 - 1.0, expected,

@@ -81,7 +81,7 @@ def test_layout_and_signature_defs(exported):
     assert [d.size for d in defs[name].outputs['output'].tensor_shape.dim] == [-1, -1, -1, 3]
     assert list(defs[name + '_bytes'].inputs) == ['images']
     assert defs[name + '_bytes'].inputs['images'].dtype == tf.string.as_datatype_enum
-    assert list(defs[name + '_bytes'].outputs) == ['output_png']
+    assert list(defs[name + '_bytes'].outputs) == ['output_bytes']
   with open(os.path.join(path, export.METADATA_PATH)) as f:
     meta = json.load(f)
   assert meta['model'] == 'CycleGAN' and meta['size_multiple'] == 4
@@ -120,8 +120,8 @@ def test_bytes_png_equals_quantised_float_path(exported):
   _, _, _, loaded = exported
   image = np.random.default_rng(2).integers(0, 256, (30, 37, 3), dtype=np.uint8)
   out = loaded.signatures['b_to_a_bytes'](images=tf.constant([_png(image)]))
-  assert set(out) == {'output_png'}
-  decoded = np.asarray(Image.open(io.BytesIO(out['output_png'].numpy()[0])))
+  assert set(out) == {'output_bytes'}
+  decoded = np.asarray(Image.open(io.BytesIO(out['output_bytes'].numpy()[0])))
   assert decoded.shape == (30, 37, 3)
   x = tf.constant(image[None].astype(np.float32) / 127.5 - 1.0)
   expected = _uint8(loaded.signatures['b_to_a'](images=x)['output'].numpy()[0])
@@ -136,7 +136,7 @@ def test_bytes_mixed_batch_with_jpeg(exported):
   tall = rng.integers(0, 256, (33, 17, 3), dtype=np.uint8)
   jpeg = _jpeg(tall)
   out = loaded.signatures['a_to_b_bytes'](images=tf.constant([_png(small), jpeg]))
-  pngs = out['output_png'].numpy()
+  pngs = out['output_bytes'].numpy()
   assert len(pngs) == 2
   first = np.asarray(Image.open(io.BytesIO(pngs[0])))
   second = np.asarray(Image.open(io.BytesIO(pngs[1])))

@@ -28,7 +28,7 @@ Signatures, for each endpoint N of `model.translation_endpoints()` (CycleGAN: `a
                     [-1, 1] at the input size (CycleGAN: `output`, C = 3).
   N_bytes    input  `images`: string [batch], each a PNG, JPEG, GIF (first frame) or BMP file;
                     the images of one batch may have different sizes.
-             outputs `<output>_png` for each named output of N (CycleGAN: `output_png`):
+             outputs `<output>_bytes` for each named output of N (CycleGAN: `output_bytes`):
                     string [batch], PNG files at the size of the corresponding input, pixels
                     round(clip((y + 1) * 127.5, 0, 255)).
 
@@ -36,7 +36,7 @@ An endpoint (tfi2i.models.base.Endpoint) may take extra inputs, shared by the im
 batch, and return sampled outputs [batch, K, height, width, C] (K PNGs per image in the
 bytes form: string [batch, K]) and non-image outputs. The BicycleGAN family adds:
   a_to_b_sample(_bytes)  images + `z` float32 [K, nz] -> `output` [batch, K, h, w, 3]
-                         (`output_png` [batch, K]): every image with every code;
+                         (`output_bytes` [batch, K]): every image with every code;
   a_to_b_random(_bytes)  images + `seed` int64 [] + `num_samples` int32 [] -> `output` as
                          above and `z` [K, nz] (bytes form: [batch, K, nz]), codes drawn from
                          N(0, I) with that seed;
@@ -80,7 +80,9 @@ from tfi2i.models.base import as_endpoint
 MAX_SIDE = 4096  # largest height or width the signatures accept
 METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')
 BYTES_SUFFIX = '_bytes'
-PNG_SUFFIX = '_png'
+# TF Serving's REST API writes a string output as {"b64": ...} only when its name ends
+# in '_bytes' (otherwise as a JSON string, which binary PNG data is not).
+PNG_SUFFIX = '_bytes'
 
 ERR_RANK = 'images must be a batch of images: float32 [batch, height, width, 3]'
 ERR_CHANNELS = 'images must have 3 channels (RGB): float32 [batch, height, width, 3]'
@@ -172,7 +174,7 @@ def _make_signatures(endpoint, multiple, min_side):
   """The float and the bytes tf.function of one endpoint (traced).
 
   Extra inputs (latent codes, seeds) are shared by every image of a batch. In the bytes
-  form an image output [1, H, W, C] becomes one PNG (`<name>_png`, string [batch]), a
+  form an image output [1, H, W, C] becomes one PNG (`<name>_bytes`, string [batch]), a
   sampled one [1, K, H, W, C] K PNGs (string [batch, K]); other outputs keep their values,
   stacked over the batch (an endpoint's `shared_outputs`, such as the drawn codes z
   [K, nz], are repeated for each image: [batch, K, nz]).
@@ -246,7 +248,7 @@ def existing_versions(export_base: str) -> list[int]:
   if not os.path.isdir(export_base):
     return []
   return sorted(int(n) for n in os.listdir(export_base)
-                if n.isdigit() and os.path.isdir(os.path.join(export_base, n)))
+                if n.isascii() and n.isdigit() and os.path.isdir(os.path.join(export_base, n)))
 
 
 def export_model(model, export_base: str, *, version: int | None = None,

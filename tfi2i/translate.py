@@ -46,9 +46,10 @@ SAMPLE_SEP = '__s'
 class TranslateResult:
   """What `translate` did."""
   model_dir: str  # the version folder used
-  outputs: list[str]  # translated PNGs written, in input order
+  outputs: list[str]  # translations written (PNG; with samples, K per input), in input order
   failures: list[tuple[str, str]]  # (input path, error message)
   gallery: str  # path of index.html
+  translated: int = 0  # inputs translated
 
 
 def _has_saved_model(path):
@@ -65,7 +66,7 @@ def resolve_model_dir(path: str) -> str:
       return resolve_model_dir(os.path.dirname(path))
     raise FileNotFoundError(f'model folder does not exist: {path}')
   versions = sorted(int(n) for n in os.listdir(path)
-                    if n.isdigit() and _has_saved_model(os.path.join(path, n)))
+                    if n.isascii() and n.isdigit() and _has_saved_model(os.path.join(path, n)))
   if not versions:
     raise FileNotFoundError(
         f'no SavedModel in {path}: expected {path}/saved_model.pb or integer version '
@@ -110,13 +111,55 @@ def load_signature(model_dir: str, direction: str, loaded=None):
   model_dir = resolve_model_dir(model_dir)
   loaded = loaded or tf.saved_model.load(model_dir)
   if direction not in loaded.signatures:
-    available = sorted(k for k in loaded.signatures if k != 'serving_default')
-    raise ValueError(f'unknown signature {direction!r} for the model in {model_dir}; '
-                     f'its signatures: {", ".join(available)}')
+    raise ValueError(unknown_signature_message(direction, model_dir, loaded.signatures))
   return model_dir, loaded.signatures[direction]
 
 
-def _latent_inputs(loaded, model_dir, direction, samples, seed, reference):
+def unknown_signature_message(name, where, signatures) -> str:
+  available = sorted(k for k in signatures if k != 'serving_default')
+  return (f'unknown signature {name!r} for the model in {where}; '
+          f'its signatures: {", ".join(available)}')
+
+
+class ModelCallError(Exception):
+  """A model refused or failed one call (bad input for that call, not a broken setup)."""
+
+
+class LocalModel:
+  """An exported SavedModel, called in this process: what `translate` runs by default.
+
+  The interface `translate` needs from a model (tfi2i.serving.client.RemoteModel has the
+  same one, over TF Serving's REST or gRPC API):
+    description           where the model is (printed, and the gallery's title);
+    signature_names()     the signature names;
+    images(name, images, extra)
+                          uint8 [B, H, W, 3] images of one size and the signature's other
+                          inputs -> {output name: uint8 [B, (K,) H, W, C] for image outputs,
+                          NumPy arrays for the others}; ModelCallError for a refused call;
+    call(name, inputs)    a float signature on a dict of arrays -> dict of NumPy arrays.
+  """
+
+  def __init__(self, model_dir: str):
+    self.description = resolve_model_dir(model_dir)
+    self._loaded = tf.saved_model.load(self.description)
+
+  def signature_names(self):
+    return set(self._loaded.signatures)
+
+  def call(self, name, inputs):
+    _, signature = load_signature(self.description, name, self._loaded)
+    try:
+      outputs = signature(**{k: tf.constant(v) for k, v in inputs.items()})
+    except tf.errors.OpError as e:
+      raise ModelCallError(e.message.strip()) from None
+    return {k: v.numpy() for k, v in outputs.items()}
+
+  def images(self, name, images, extra):
+    outputs = self.call(name, {'images': to_float(np.asarray(images)), **extra})
+    return {k: to_uint8(v) if v.ndim >= 4 else v for k, v in outputs.items()}
+
+
+def _latent_inputs(model, direction, samples, seed, reference):
   """(signature name, extra inputs) for --samples (seeded codes) or --reference (its code)."""
   if samples and reference:
     raise ValueError('use either --samples (random codes) or --reference (the code of one '
@@ -124,13 +167,22 @@ def _latent_inputs(loaded, model_dir, direction, samples, seed, reference):
   if samples < 0:
     raise ValueError(f'--samples must be >= 0, got {samples}')
   if samples:
-    return f'{direction}_random', {'seed': tf.constant(seed, tf.int64),
-                                   'num_samples': tf.constant(samples, tf.int32)}
+    return f'{direction}_random', {'seed': np.asarray(seed, np.int64),
+                                   'num_samples': np.asarray(samples, np.int32)}
   if reference:
-    _, encode = load_signature(model_dir, 'encode', loaded)
+    _require_signature(model, 'encode')
     ref = to_float(image_io.load_image(reference))[None]
-    return f'{direction}_sample', {'z': encode(images=tf.constant(ref))['mu']}
+    try:
+      return f'{direction}_sample', {'z': model.call('encode', {'images': ref})['mu']}
+    except ModelCallError as e:
+      raise ValueError(f'cannot encode the reference {reference}: {e}') from None
   return direction, {}
+
+
+def _require_signature(model, name):
+  names = model.signature_names()
+  if name not in names:
+    raise ValueError(unknown_signature_message(name, model.description, names))
 
 
 def to_float(image_uint8):
@@ -195,30 +247,30 @@ def _batches(items, batch_size):
     yield batch
 
 
-def _run(signature, batch, extra):
+def _run(model, name, batch, extra):
   """{key: uint8 [B, H, W, C]} for a list of (index, path, image) items. A sampled output
   [B, K, H, W, C] becomes the keys `<key>__s<j>` (j < K); with K = 1 (a reference's
   code) it stays `<key>`. Outputs that are not images (latent codes) are left out."""
-  x = tf.constant(np.stack([to_float(image) for _, _, image in batch]))
   out = {}
-  for k, v in signature(images=x, **extra).items():
-    v = v.numpy()
+  for k, v in model.images(name, np.stack([image for _, _, image in batch]), extra).items():
     if v.ndim == 5 and v.shape[1] == 1:
-      out[k] = to_uint8(v[:, 0])
+      out[k] = v[:, 0]
     elif v.ndim == 5:
-      out.update({f'{k}{SAMPLE_SEP}{j}': to_uint8(v[:, j]) for j in range(v.shape[1])})
+      out.update({f'{k}{SAMPLE_SEP}{j}': v[:, j] for j in range(v.shape[1])})
     elif v.ndim == 4:
-      out[k] = to_uint8(v)
+      out[k] = v
   return out
 
 
-def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b',
+def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
               batch_size: int = 1, samples: int = 0, seed: int = 0,
               reference: str | None = None) -> TranslateResult:
   """Translates image files with an export; see the module docstring for the output layout.
 
   Args:
-    model_dir: version folder, export base or `BASE/latest`.
+    model_dir: version folder, export base or `BASE/latest`; or a model object with
+      LocalModel's interface (e.g. tfi2i.serving.client.RemoteModel for a model served by
+      TF Serving).
     inputs: an image file, a folder of images, or a list of image files.
     output_dir: where PNGs and index.html go (created).
     direction: the float signature to use (CycleGAN: 'a_to_b' or 'b_to_a').
@@ -242,10 +294,9 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
     if os.path.dirname(os.path.abspath(p)) in (output_dir, os.path.join(output_dir, INPUTS_DIR)):
       raise ValueError(f'--output {output_dir} would overwrite the inputs in it; '
                        'choose another output folder')
-  model_dir = resolve_model_dir(model_dir)
-  loaded = tf.saved_model.load(model_dir)
-  signature_name, extra = _latent_inputs(loaded, model_dir, direction, samples, seed, reference)
-  model_dir, signature = load_signature(model_dir, signature_name, loaded)
+  model = LocalModel(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
+  signature_name, extra = _latent_inputs(model, direction, samples, seed, reference)
+  _require_signature(model, signature_name)
   names = output_names(paths)
 
   failures, loaded = {}, []
@@ -259,14 +310,14 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
   written = {}  # index -> {key: relative path}
   for batch in _batches(loaded, batch_size):
     try:
-      results = [(batch, _run(signature, batch, extra))]
-    except tf.errors.OpError:
+      results = [(batch, _run(model, signature_name, batch, extra))]
+    except ModelCallError:
       results = []  # retry one by one, so that the error names the file
       for item in batch:
         try:
-          results.append(([item], _run(signature, [item], extra)))
-        except tf.errors.OpError as e:
-          failures[item[0]] = f'cannot translate {item[1]}: {e.message.strip()}'
+          results.append(([item], _run(model, signature_name, [item], extra)))
+        except ModelCallError as e:
+          failures[item[0]] = f'cannot translate {item[1]}: {e}'
           logging.error('%s', failures[item[0]])
     for items, outputs in results:
       for j, (i, _, image) in enumerate(items):
@@ -292,11 +343,12 @@ def translate(model_dir: str, inputs, output_dir: str, direction: str = 'a_to_b'
                 [(f'{written[i][k]} ({size})', written[i][k]) for k in keys])
   gallery = write_gallery(
       os.path.join(output_dir, GALLERY), rows, header=['input', *keys],
-      title=f'{direction}: {os.path.basename(model_dir)} ({model_dir})')
-  outputs = [os.path.join(output_dir, written[i][OUTPUT_KEY]) for i in sorted(written)
-             if OUTPUT_KEY in written[i]]
-  return TranslateResult(model_dir, outputs,
-                         [(paths[i], failures[i]) for i in sorted(failures)], gallery)
+      title=f'{direction}: {model.description}')
+  outputs = [os.path.join(output_dir, written[i][k]) for i in sorted(written)
+             for k in keys if k.partition(SAMPLE_SEP)[0] == OUTPUT_KEY and k in written[i]]
+  return TranslateResult(model.description, outputs,
+                         [(paths[i], failures[i]) for i in sorted(failures)], gallery,
+                         translated=len(written))
 
 
 def _column_order(key):
@@ -314,11 +366,18 @@ def cli(model: str, input: str, output: str,  # pylint: disable=redefined-builti
   except (FileNotFoundError, ValueError, image_io.DataError) as e:
     print(f'translate failed: {e}', file=sys.stderr)
     return 1
-  print(f'Translated {len(result.outputs)} images with {result.model_dir} into '
+  return report(result)
+
+
+def report(result: TranslateResult, extra: str = '') -> int:
+  """Prints what `translate` did (and `extra`); returns the exit status (1 if any failed)."""
+  print(f'Translated {result.translated} images with {result.model_dir} into '
         f'{os.path.dirname(result.gallery)}')
   print(f'Gallery: {result.gallery}')
+  if extra:
+    print(extra)
   if result.failures:
-    print(f'{len(result.failures)} of {len(result.failures) + len(result.outputs)} inputs '
+    print(f'{len(result.failures)} of {len(result.failures) + result.translated} inputs '
           'failed:', file=sys.stderr)
     for path, error in result.failures:
       print(f'  {path}: {error}', file=sys.stderr)

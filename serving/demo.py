@@ -1,0 +1,86 @@
+"""Serves the trained demo and checks it end to end (after `make demo`): `make serve-demo`.
+
+  .venv/bin/python serving/demo.py [--workdir=runs/demo] [--data=data/demo]
+
+1. writes `WORKDIR/serving/models.config` for the demo's export (tfi2i.serving.config);
+2. starts a model server with it on 127.0.0.1: `tensorflow_model_server` when it is on
+   PATH, else the test stand-in (tests/standin_server.py; same flags, same APIs);
+3. translates DATA/testA (a_to_b) and DATA/testB (b_to_a) through tfi2i.serving.client
+   over REST and over gRPC into `WORKDIR/served/<protocol>/<direction>/`, and compares
+   every PNG with the local translation of the same export (`WORKDIR/gallery/<direction>`,
+   written by `make demo`; made here when missing);
+4. converts the export's float signatures to ONNX with the onnxruntime parity check.
+Exits 1 if anything differs or fails.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+DIRECTIONS = (('a_to_b', 'testA'), ('b_to_a', 'testB'))
+
+
+def _pngs(folder):
+  return {n: np.asarray(Image.open(os.path.join(folder, n)))
+          for n in sorted(os.listdir(folder)) if n.endswith('.png')}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--workdir', default='runs/demo')
+  parser.add_argument('--data', default='data/demo')
+  args = parser.parse_args()
+
+  from tfi2i import export  # pylint: disable=import-outside-toplevel
+  from tfi2i import translate  # pylint: disable=import-outside-toplevel
+  from tfi2i.serving import client as client_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i.serving import config as config_lib  # pylint: disable=import-outside-toplevel
+  import serving_harness  # pylint: disable=import-outside-toplevel
+
+  workdir = os.path.abspath(args.workdir)
+  export_base = os.path.join(workdir, 'export')
+  if not export.existing_versions(export_base):
+    print(f'no export in {export_base}: run `make demo` first', file=sys.stderr)
+    return 1
+  folder = os.path.join(workdir, 'serving')
+  os.makedirs(folder, exist_ok=True)
+  config_path = os.path.join(folder, 'models.config')
+  config_lib.write_config({'demo': export_base}, config_path)
+  kind = 'real' if serving_harness.REAL_SERVER else 'standin'
+  print(f'1. {config_path} written; starting the {kind} server ...', flush=True)
+  server = serving_harness.Server(kind, config_path, ['demo'],
+                                  os.path.join(folder, f'{kind}.log'))
+  ok = True
+  try:
+    print(f'2. serving: gRPC {server.grpc_address}, REST {server.rest}', flush=True)
+    for direction, split in DIRECTIONS:
+      inputs = os.path.join(args.data, split)
+      local = os.path.join(workdir, 'gallery', direction)
+      if not os.path.isdir(local):
+        translate.translate(export_base, inputs, local, direction)
+      expected = _pngs(local)
+      for protocol in ('rest', 'grpc'):
+        out = os.path.join(workdir, 'served', protocol, direction)
+        status = client_lib.cli(server.address(protocol), 'demo', inputs, out,
+                                signature=direction, grpc=protocol == 'grpc')
+        got = _pngs(out)
+        same = sum(n in got and np.array_equal(got[n], a) for n, a in expected.items())
+        print(f'   {protocol} {direction}: {same} of {len(expected)} outputs equal to the '
+              f'local translation ({local})', flush=True)
+        ok = ok and status == 0 and same == len(expected) == len(got)
+  finally:
+    server.stop()
+  print('3. ONNX:', flush=True)
+  ok = export.cli(workdir, fmt='onnx') == 0 and ok
+  print('all checks passed' if ok else 'SOME CHECKS FAILED', flush=True)
+  return 0 if ok else 1
+
+
+if __name__ == '__main__':
+  sys.exit(main())

@@ -1,0 +1,371 @@
+"""Serving over TF Serving's real protocols: tfi2i.serving.client against a server process.
+
+The server is the stand-in (tests/standin_server.py: TF Serving's REST and gRPC APIs over
+the SavedModels) and, when `tensorflow_model_server` is on PATH, also the real one, started
+with the same flags and the models.config written by tfi2i.serving.config.
+"""
+import base64
+import io
+import json
+import os
+import types
+
+from conftest import build_both_directions
+from conftest import perturb
+from conftest import TINY_BICYCLE
+from conftest import TINY_CYCLEGAN
+import grpc
+import numpy as np
+from PIL import Image
+import pytest
+import requests
+import tensorflow as tf
+from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+from tfi2i import export
+from tfi2i import translate as translate_lib
+from tfi2i.models import BicycleGAN
+from tfi2i.models import CycleGAN
+from tfi2i.models import Pix2Pix
+from tfi2i.serving import client as client_lib
+from tfi2i.serving import config as config_lib
+
+from serving_harness import free_port
+from serving_harness import REAL_SERVER
+from serving_harness import Server
+
+SERVERS = [
+    'standin',
+    pytest.param('real', marks=pytest.mark.skipif(
+        REAL_SERVER is None, reason='tensorflow_model_server is not on PATH')),
+]
+
+
+def _png(array):
+  buf = io.BytesIO()
+  Image.fromarray(array).save(buf, format='PNG')
+  return buf.getvalue()
+
+
+def _image(h, w, seed):
+  yy, xx = np.mgrid[0:h, 0:w]
+  rng = np.random.default_rng(seed)
+  smooth = np.stack([xx * 7 + seed, yy * 9, (xx + yy) * 4], -1) % 256
+  return np.clip(smooth + rng.integers(-20, 20, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope='module')
+def exports(tmp_path_factory):
+  """{name: export base} for one model of each landed family (CycleGAN with 2 versions)."""
+  root = tmp_path_factory.mktemp('served')
+  cyclegan = build_both_directions(CycleGAN(model=TINY_CYCLEGAN))
+  perturb(cyclegan, 0)
+  export.export_model(cyclegan, str(root / 'cyclegan'))
+  perturb(cyclegan, 1)  # version 2 differs from version 1
+  export.export_model(cyclegan, str(root / 'cyclegan'))
+  # eval_mode: deterministic. The official test mode keeps dropout on, so each call draws
+  # new masks and a server's outputs depend on how many calls it has served.
+  pix2pix = Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7, eval_mode=True))
+  bicycle = BicycleGAN(model=dict(TINY_BICYCLE, variant='bicycle'))
+  for name, model, seed in (('pix2pix', pix2pix, 2), ('bicycle', bicycle, 3)):
+    export._dummy_build(model, types.SimpleNamespace(model={}))  # pylint: disable=protected-access
+    perturb(model, seed)
+    export.export_model(model, str(root / name))
+  return {name: str(root / name) for name in ('cyclegan', 'pix2pix', 'bicycle')}
+
+
+@pytest.fixture(scope='module', params=SERVERS)
+def server(request, exports, tmp_path_factory):
+  folder = tmp_path_factory.mktemp('server')
+  config_path = str(folder / 'models.config')
+  config_lib.write_config(exports, config_path, versions='all')
+  running = Server(request.param, config_path, list(exports), str(folder / 'server.log'))
+  yield running
+  running.stop()
+
+
+@pytest.fixture(scope='module')
+def inputs(tmp_path_factory):
+  """A folder of mixed inputs: two PNG sizes, a JPEG and a 16-bit gray PNG."""
+  folder = tmp_path_factory.mktemp('inputs')
+  Image.fromarray(_image(20, 28, 1)).save(folder / 'wide.png')
+  Image.fromarray(_image(33, 17, 2)).save(folder / 'tall.png')
+  Image.fromarray(_image(24, 24, 3)).save(folder / 'photo.jpg', quality=90)
+  gray16 = (np.arange(18 * 22, dtype=np.uint16).reshape(18, 22) * 157)[..., None]
+  tf.io.write_file(str(folder / 'gray16.png'), tf.io.encode_png(gray16))
+  return str(folder)
+
+
+def _read_outputs(folder):
+  """{relative path: uint8 array} of the PNGs translate wrote (inputs/ excluded)."""
+  out = {}
+  for root, _, names in os.walk(folder):
+    for n in names:
+      rel = os.path.relpath(os.path.join(root, n), folder)
+      if n.endswith('.png') and not rel.startswith(translate_lib.INPUTS_DIR + os.sep):
+        out[rel] = np.asarray(Image.open(os.path.join(root, n)))
+  return out
+
+
+def _assert_same_outputs(local_dir, remote_dir):
+  local, remote = _read_outputs(local_dir), _read_outputs(remote_dir)
+  assert sorted(remote) == sorted(local) and local
+  for rel, expected in local.items():
+    got = remote[rel]
+    assert got.shape == expected.shape, rel
+    # The server quantises in the graph (tf.round), translate in NumPy: the same rule
+    # (half to even) on the same float values, so the pixels agree. Run-to-run float
+    # noise of the CPU kernels (about 1e-7) can move a value across a rounding tie: one
+    # level on a few pixels, seen once in 0.06 % of the pixels of one output.
+    diff = np.abs(got.astype(int) - expected.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.005, (rel, diff.max(), (diff > 0).mean())
+  return local
+
+
+CASES = [  # (model, endpoint, translate options)
+    ('cyclegan', 'a_to_b', {}),
+    ('cyclegan', 'b_to_a', {'batch_size': 2}),
+    ('pix2pix', 'a_to_b', {}),
+    ('bicycle', 'a_to_b', {'samples': 3, 'seed': 5}),
+]
+
+
+@pytest.mark.parametrize('protocol', ['rest', 'grpc'])
+@pytest.mark.parametrize('model, endpoint, options', CASES)
+def test_client_translates_like_local_translate(server, exports, inputs, tmp_path, protocol,
+                                                model, endpoint, options):
+  local = translate_lib.translate(exports[model], inputs, str(tmp_path / 'local'), endpoint,
+                                  **options)
+  with client_lib.Client(server.address(protocol), model, protocol=protocol) as client:
+    remote = translate_lib.translate(client_lib.RemoteModel(client), inputs,
+                                     str(tmp_path / 'remote'), endpoint, **options)
+    assert client.latencies and all(t > 0 for t in client.latencies)
+  assert not remote.failures and remote.translated == local.translated == 4
+  assert len(remote.outputs) == len(local.outputs) == 4 * options.get('samples', 1)
+  written = _assert_same_outputs(tmp_path / 'local', tmp_path / 'remote')
+  if options.get('samples'):
+    assert len(written) == 4 * options['samples']
+    first = [v for k, v in sorted(written.items()) if k.startswith('tall__s')]
+    assert np.abs(first[0].astype(int) - first[1].astype(int)).max() > 0  # codes differ
+
+
+def test_client_float_signature_and_reference_over_grpc(server, exports, inputs, tmp_path):
+  reference = os.path.join(inputs, 'wide.png')
+  translate_lib.translate(exports['bicycle'], inputs, str(tmp_path / 'local'),
+                          reference=reference)
+  with client_lib.Client(server.grpc_address, 'bicycle', protocol='grpc') as client:
+    translate_lib.translate(client_lib.RemoteModel(client, use_bytes=False), inputs,
+                            str(tmp_path / 'remote'), reference=reference)
+  _assert_same_outputs(tmp_path / 'local', tmp_path / 'remote')
+
+
+@pytest.mark.parametrize('protocol', ['rest', 'grpc'])
+def test_client_version_pinning(server, exports, protocol):
+  x = _image(16, 20, 4)[None]
+  outputs = {}
+  for version in (1, 2, None):
+    with client_lib.Client(server.address(protocol), 'cyclegan', protocol=protocol,
+                           version=version) as client:
+      outputs[version] = client.predict('a_to_b_bytes', {'images': [_png(x[0])]})['output_bytes']
+  local = {v: translate_lib.LocalModel(os.path.join(exports['cyclegan'], str(v))).images(
+      'a_to_b', x, {})['output'][0] for v in (1, 2)}
+  decoded = {v: client_lib.decode_png(o[0]) for v, o in outputs.items()}
+  for v in (1, 2):
+    assert np.abs(decoded[v].astype(int) - local[v].astype(int)).max() <= 1
+  assert np.abs(local[1].astype(int) - local[2].astype(int)).max() > 5
+  np.testing.assert_array_equal(decoded[None], decoded[2])  # newest by default
+
+
+def test_cli_rest_and_grpc(server, inputs, tmp_path, capsys):
+  for protocol in ('rest', 'grpc'):
+    out = tmp_path / protocol
+    status = client_lib.cli(server.address(protocol), 'cyclegan', inputs, str(out),
+                            signature='b_to_a', grpc=protocol == 'grpc')
+    assert status == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert 'Translated 4 images' in printed and 'Latency: 4 requests' in printed
+    assert os.path.isfile(out / 'index.html') and os.path.isfile(out / 'tall.png')
+  np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'rest' / 'wide.png')),
+                                np.asarray(Image.open(tmp_path / 'grpc' / 'wide.png')))
+
+
+def test_row_format_with_b64(server):
+  """TF Serving's row format: {"instances": [{"b64": ...}, ...]} -> {"predictions": [...]}."""
+  images = [_image(12, 16, 5), _image(12, 16, 6)]
+  body = {'signature_name': 'a_to_b_bytes',
+          'instances': [{'b64': base64.b64encode(_png(i)).decode()} for i in images]}
+  response = requests.post(f'{server.rest}/v1/models/cyclegan:predict', json=body, timeout=60)
+  assert response.status_code == 200, response.text
+  predictions = response.json()['predictions']
+  assert len(predictions) == 2
+  for p in predictions:
+    assert client_lib.decode_png(base64.b64decode(p['b64'])).shape == (12, 16, 3)
+
+
+def test_client_reports_unreachable_server(tmp_path, inputs, capsys):
+  port = free_port()  # nothing listens there
+  for protocol in ('rest', 'grpc'):
+    with client_lib.Client(f'127.0.0.1:{port}', 'cyclegan', protocol=protocol,
+                           timeout=5) as client:
+      with pytest.raises(client_lib.ServerUnavailable, match=f'127.0.0.1:{port}'):
+        client.predict('a_to_b_bytes', {'images': [b'']})
+  assert client_lib.cli(f'127.0.0.1:{port}', 'cyclegan', inputs, str(tmp_path / 'o'),
+                        timeout=5) == 1
+  assert 'no TF Serving REST API at' in capsys.readouterr().err
+
+
+def test_client_rejects_bad_server_text():
+  with pytest.raises(ValueError, match='HOST:PORT'):
+    client_lib.Client('localhost', 'm')
+
+
+# -- Bad requests: one test each; the server answers with a clear error and stays up. ----
+
+def _rest(server, body, model='cyclegan', raw=None):
+  response = requests.post(f'{server.rest}/v1/models/{model}:predict', timeout=60,
+                           data=raw if raw is not None else json.dumps(body))
+  return response.status_code, response.json()
+
+
+def _grpc(server, signature, tensors, model='cyclegan'):
+  request = predict_pb2.PredictRequest()
+  request.model_spec.name = model
+  request.model_spec.signature_name = signature
+  for k, v in tensors.items():
+    request.inputs[k].CopyFrom(v)
+  with grpc.insecure_channel(server.grpc_address) as channel:
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    try:
+      stub.Predict(request, timeout=60)
+    except grpc.RpcError as e:
+      return e.code(), e.details()
+  return grpc.StatusCode.OK, ''
+
+
+def _b64(data):
+  return {'b64': base64.b64encode(data).decode()}
+
+
+def _assert_alive(server):
+  body = {'signature_name': 'a_to_b_bytes', 'inputs': {'images': [_b64(_png(_image(8, 8, 0)))]}}
+  status, result = _rest(server, body)
+  assert status == 200, result
+  code, details = _grpc(server, 'a_to_b', {'images': tf.make_tensor_proto(
+      np.zeros([1, 8, 8, 3], np.float32))})
+  assert code == grpc.StatusCode.OK, details
+
+
+def test_bad_request_wrong_signature_name(server):
+  status, result = _rest(server, {'signature_name': 'a_to_c', 'inputs': {'images': []}})
+  assert status in (400, 404) and 'a_to_c' in result['error']
+  assert 'not found' in result['error']
+  code, details = _grpc(server, 'a_to_c', {'images': tf.make_tensor_proto([b'x'])})
+  assert code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+  assert 'a_to_c' in details
+  _assert_alive(server)
+
+
+def test_bad_request_wrong_dtype(server):
+  status, result = _rest(server, {'signature_name': 'a_to_b',
+                                  'inputs': {'images': [[['a', 'b', 'c']]]}})
+  assert status == 400 and 'is not of expected type: float' in result['error']
+  code, details = _grpc(server, 'a_to_b', {'images': tf.make_tensor_proto([b'x'])})
+  assert code == grpc.StatusCode.INVALID_ARGUMENT
+  assert 'float' in details and 'string' in details
+  _assert_alive(server)
+
+
+def test_bad_request_wrong_rank(server):
+  image = np.zeros([8, 8, 3], np.float32)  # no batch dimension
+  status, result = _rest(server, {'signature_name': 'a_to_b',
+                                  'inputs': {'images': image.tolist()}})
+  assert status == 400 and export.ERR_RANK in result['error']
+  code, details = _grpc(server, 'b_to_a', {'images': tf.make_tensor_proto(image)})
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_RANK in details
+  _assert_alive(server)
+
+
+def test_bad_request_bytes_not_an_image(server):
+  status, result = _rest(server, {'signature_name': 'a_to_b_bytes',
+                                  'inputs': {'images': [_b64(b'GIF? no, plain text')]}})
+  assert status == 400 and export.ERR_NOT_IMAGE in result['error']
+  code, details = _grpc(server, 'b_to_a_bytes', {'images': tf.make_tensor_proto([b'%PDF-1.4'])})
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_NOT_IMAGE in details
+  _assert_alive(server)
+
+
+def test_bad_request_image_over_size_limit(server):
+  wide = _png(np.zeros([1, export.MAX_SIDE + 1, 3], np.uint8))  # small file, too wide
+  status, result = _rest(server, {'signature_name': 'a_to_b_bytes',
+                                  'inputs': {'images': [_b64(wide)]}})
+  assert status == 400 and export.ERR_TOO_LARGE in result['error']
+  code, details = _grpc(server, 'a_to_b', {'images': tf.make_tensor_proto(
+      np.zeros([1, export.MAX_SIDE + 1, 1, 3], np.float32))})
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_TOO_LARGE in details
+  _assert_alive(server)
+
+
+def test_bad_request_empty_batch(server):
+  status, result = _rest(server, {'signature_name': 'a_to_b_bytes', 'inputs': {'images': []}})
+  assert status == 400 and export.ERR_EMPTY_BATCH in result['error']
+  code, details = _grpc(server, 'a_to_b', {'images': tf.make_tensor_proto(
+      np.zeros([0, 8, 8, 3], np.float32))})
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_EMPTY_BATCH in details
+  _assert_alive(server)
+
+
+def test_bad_request_corrupt_base64(server):
+  status, result = _rest(server, {'signature_name': 'a_to_b_bytes',
+                                  'inputs': {'images': [{'b64': 'iVBORw0K*not=base64'}]}})
+  assert status == 400 and 'Unable to base64 decode' in result['error']
+  status, result = _rest(server, None, raw='{"inputs": [')  # not even JSON
+  assert status == 400 and 'JSON Parse error' in result['error']
+  _assert_alive(server)
+
+
+def test_mixed_requests_loop_keeps_serving_and_leaks_nothing(server):
+  """A few hundred requests, good and bad mixed, over REST and gRPC."""
+  good_png = _png(_image(16, 12, 7))
+  good_float = np.asarray(_image(16, 12, 7)[None], np.float32) / 127.5 - 1.0
+  rest = client_lib.Client(f'127.0.0.1:{server.rest_port}', 'cyclegan')
+  grpc_client = client_lib.Client(server.grpc_address, 'cyclegan', protocol='grpc')
+  expected_png = rest.predict('a_to_b_bytes', {'images': [good_png]})['output_bytes'][0]
+  expected_float = grpc_client.predict('a_to_b', {'images': good_float})['output']
+  bad = [  # (protocol, signature, inputs, expected message)
+      ('rest', 'a_to_b_bytes', {'images': [b'not an image']}, export.ERR_NOT_IMAGE),
+      ('grpc', 'a_to_b_bytes', {'images': [b'not an image']}, export.ERR_NOT_IMAGE),
+      ('rest', 'a_to_b', {'images': np.zeros([2, 2, 3])}, export.ERR_RANK),
+      ('grpc', 'a_to_b', {'images': np.zeros([0, 4, 4, 3])}, export.ERR_EMPTY_BATCH),
+      ('grpc', 'a_to_b', {'images': np.zeros([1, 4, 4, 4])}, export.ERR_CHANNELS),
+  ]
+  for _ in range(5):  # warm up every path before measuring
+    rest.predict('a_to_b_bytes', {'images': [good_png]})
+    grpc_client.predict('a_to_b', {'images': good_float})
+  before = server.process_stats()
+  answered = refused = 0
+  for i in range(300):
+    if i % 3 == 2:
+      protocol, signature, request, message = bad[(i // 3) % len(bad)]
+      client = rest if protocol == 'rest' else grpc_client
+      with pytest.raises(client_lib.ServingError) as error:
+        client.predict(signature, request)
+      assert message in str(error.value), (i, str(error.value))
+      refused += 1
+    elif i % 2:
+      out = rest.predict('a_to_b_bytes', {'images': [good_png]})['output_bytes'][0]
+      assert out == expected_png, i
+      answered += 1
+    else:
+      out = grpc_client.predict('a_to_b', {'images': good_float})['output']
+      np.testing.assert_array_equal(out, expected_float)
+      answered += 1
+  after = server.process_stats()
+  rest.close()
+  grpc_client.close()
+  assert (answered, refused) == (200, 100)
+  threads, fds, rss = before
+  assert after[0] <= threads + 4, (before, after)  # no thread per request left behind
+  assert after[1] <= fds + 4, (before, after)  # no socket or file left open
+  assert after[2] <= rss + 200, (before, after)  # MB: no growth per request
+  assert server.proc.poll() is None

@@ -1,0 +1,1 @@
+"""Serving exported tfi2i models with TensorFlow Serving: config files and a client."""
