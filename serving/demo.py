@@ -6,9 +6,11 @@
 2. starts a model server with it on 127.0.0.1: `tensorflow_model_server` when it is on
    PATH, else the test stand-in (tests/standin_server.py; same flags, same APIs);
 3. translates DATA/testA (a_to_b) and DATA/testB (b_to_a) through tfi2i.serving.client
-   over REST and over gRPC into `WORKDIR/served/<protocol>/<direction>/`, and compares
-   every PNG with the local translation of the same export (`WORKDIR/gallery/<direction>`,
-   written by `make demo`; made here when missing);
+   over REST and over gRPC (PNGs to the _bytes signatures) and over gRPC with --float,
+   into `WORKDIR/served/<how>/<direction>/`, and compares every PNG with the local
+   translation of the same export (`WORKDIR/gallery/<direction>`, written by `make demo`;
+   made here when missing): identical, or one level apart on at most 0.1 % of the values
+   (see the comment in main);
 4. converts the export's float signatures to ONNX with the onnxruntime parity check.
 Exits 1 if anything differs or fails.
 """
@@ -65,15 +67,27 @@ def main():
       if not os.path.isdir(local):
         translate.translate(export_base, inputs, local, direction)
       expected = _pngs(local)
-      for protocol in ('rest', 'grpc'):
-        out = os.path.join(workdir, 'served', protocol, direction)
+      for protocol, use_float in (('rest', False), ('grpc', False), ('grpc', True)):
+        how = protocol + ('-float' if use_float else '')
+        out = os.path.join(workdir, 'served', how, direction)
         status = client_lib.cli(server.address(protocol), 'demo', inputs, out,
-                                signature=direction, grpc=protocol == 'grpc')
+                                signature=direction, grpc=protocol == 'grpc', float=use_float)
         got = _pngs(out)
-        same = sum(n in got and np.array_equal(got[n], a) for n, a in expected.items())
-        print(f'   {protocol} {direction}: {same} of {len(expected)} outputs equal to the '
-              f'local translation ({local})', flush=True)
-        ok = ok and status == 0 and same == len(expected) == len(got)
+        diffs = [np.abs(got[n].astype(int) - a.astype(int)) if n in got else None
+                 for n, a in expected.items()]
+        same = sum(d is not None and not d.any() for d in diffs)
+        worst = max((int(d.max()) for d in diffs if d is not None), default=0)
+        differing = sum(int((d > 0).sum()) for d in diffs if d is not None)
+        total = sum(a.size for a in expected.values())
+        print(f'   {how} {direction}: {same} of {len(expected)} outputs identical to the local '
+              f'translation ({local}); max difference {worst} level(s), on {differing} of '
+              f'{total} values', flush=True)
+        # The _bytes signatures run the generator inside a map_fn, whose kernels may round
+        # differently in the last float bit from the float signature's: one level at a
+        # rounding tie is the most that can differ.
+        ok = (ok and status == 0 and len(got) == len(expected)
+              and all(d is not None for d in diffs)
+              and worst <= 1 and differing <= total * 1e-3)
   finally:
     server.stop()
   print('3. ONNX:', flush=True)

@@ -125,6 +125,15 @@ def perturb(model, seed):
     v.assign(np.asarray(v.value) + rng.normal(0, 0.1, v.shape).astype(np.float32))
 
 
+def export_tiny_cyclegan(base, seed=0):
+  """(model, version folder): a tiny CycleGAN with perturbed weights, exported under base."""
+  from tfi2i import export  # pylint: disable=g-import-not-at-top
+  from tfi2i.models import CycleGAN  # pylint: disable=g-import-not-at-top
+  model = build_both_directions(CycleGAN(model=TINY_CYCLEGAN))
+  perturb(model, seed)
+  return model, export.export_model(model, str(base))
+
+
 def tiny_data_cfg(**kw):
   """The recipe's data section at load 20 / crop 16 px, with overrides."""
   from recipes import common  # pylint: disable=g-import-not-at-top

@@ -1036,6 +1036,9 @@ class _RestHandler(http.server.BaseHTTPRequestHandler):
   server_version = 'tfi2i-standin'
   sys_version = ''
   timeout = 120  # an idle or stalled connection is closed after this many seconds
+  # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
+  # body until the client's delayed ACK (about 40 ms per response on Linux).
+  disable_nagle_algorithm = True
 
   def do_GET(self):  # pylint: disable=invalid-name
     self._serve('GET')

@@ -7,6 +7,7 @@ import os
 import keras
 from conftest import build_both_directions as _build
 from conftest import DIRECTIONS
+from conftest import export_tiny_cyclegan
 from conftest import perturb as _perturb
 from conftest import TINY_CYCLEGAN as TINY
 import numpy as np
@@ -17,7 +18,6 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from tfi2i import config as config_lib
 from tfi2i import export
-from tfi2i.models import CycleGAN
 from tfi2i.models import build_model
 
 RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'cyclegan.py')
@@ -25,10 +25,8 @@ RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'cyclegan.py')
 
 @pytest.fixture(scope='module')
 def exported(tmp_path_factory):
-  model = _build(CycleGAN(model=TINY))
-  _perturb(model, 0)
   base = str(tmp_path_factory.mktemp('export'))
-  path = export.export_model(model, base)
+  model, path = export_tiny_cyclegan(base)
   return model, base, path, tf.saved_model.load(path)
 
 

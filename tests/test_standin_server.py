@@ -10,9 +10,7 @@ import subprocess
 import sys
 import threading
 
-from conftest import build_both_directions
-from conftest import perturb
-from conftest import TINY_CYCLEGAN
+from conftest import export_tiny_cyclegan
 import grpc
 import numpy as np
 from PIL import Image
@@ -27,7 +25,6 @@ from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from tfi2i import export
-from tfi2i.models import CycleGAN
 
 MODEL = 'tiny'
 SIGNATURES = {'a_to_b', 'a_to_b_bytes', 'b_to_a', 'b_to_a_bytes', 'serving_default'}
@@ -36,10 +33,8 @@ SIGNATURES = {'a_to_b', 'a_to_b_bytes', 'b_to_a', 'b_to_a_bytes', 'serving_defau
 @pytest.fixture(scope='module')
 def exported(tmp_path_factory):
   """(export base, SavedModel loaded in this process) of a tiny CycleGAN."""
-  model = build_both_directions(CycleGAN(model=TINY_CYCLEGAN))
-  perturb(model, 0)
   base = str(tmp_path_factory.mktemp('standin_export'))
-  path = export.export_model(model, base)
+  _, path = export_tiny_cyclegan(base)
   return base, tf.saved_model.load(path)
 
 

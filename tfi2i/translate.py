@@ -385,22 +385,28 @@ def report(result: TranslateResult, extra: str = '') -> int:
   return 0
 
 
-def _define_flags():
-  # Defined only when run as a program, so importing this module adds no global flags.
+def define_io_flags():
+  """The flags of what to translate and how (shared with tfi2i.serving.client)."""
   return dict(
-      model=flags.DEFINE_string('model', None, 'Export version folder, export base or '
-                                'BASE/latest.', required=True),
       input=flags.DEFINE_string('input', None, 'An image file or a folder of images.',
                                 required=True),
       output=flags.DEFINE_string('output', None, 'Output folder (PNGs and index.html).',
                                  required=True),
-      direction=flags.DEFINE_string('direction', 'a_to_b', 'Signature: a_to_b or b_to_a.'),
       batch_size=flags.DEFINE_integer('batch_size', 1, 'Images per call (same-size runs).'),
       samples=flags.DEFINE_integer('samples', 0, 'K > 0: K outputs per input from seeded '
                                    'random latent codes (<name>__s<j>.png; BicycleGAN family).'),
       seed=flags.DEFINE_integer('seed', 0, 'Seed of the --samples codes.'),
       reference=flags.DEFINE_string('reference', None, 'An image whose encoded latent code '
                                     'is used for every output (BicycleGAN family).'))
+
+
+def _define_flags():
+  # Defined only when run as a program, so importing this module adds no global flags.
+  return dict(
+      model=flags.DEFINE_string('model', None, 'Export version folder, export base or '
+                                'BASE/latest.', required=True),
+      direction=flags.DEFINE_string('direction', 'a_to_b', 'Signature: a_to_b or b_to_a.'),
+      **define_io_flags())
 
 
 if __name__ == '__main__':
