@@ -21,6 +21,7 @@ from tfi2i.models import CycleGAN
 from tfi2i.models import build_model
 
 RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'cyclegan.py')
+PIX2PIX_RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'pix2pix.py')
 
 
 def _random(shape, seed=0):
@@ -137,9 +138,9 @@ def test_bicyclegan_sample_converts_and_encode_is_refused(tmp_path):
   assert sorted(os.listdir(os.path.join(path, 'onnx'))) == ['a_to_b_sample.onnx']
 
 
-def _workdir(path, model, step=3):
-  config = config_lib.load_recipe(RECIPE)
-  config.model.update(TINY)
+def _workdir(path, model, step=3, recipe=RECIPE, tiny=TINY):
+  config = config_lib.load_recipe(recipe)
+  config.model.update(tiny)
   os.makedirs(path, exist_ok=True)
   with open(os.path.join(path, 'recipe.json'), 'w') as f:
     f.write(json.dumps(config.to_dict()))
@@ -164,3 +165,35 @@ def test_cli_onnx_exports_then_reuses_the_newest_version(tmp_path, capsys):
   assert export.existing_versions(os.path.join(workdir, 'export')) == [1]
   assert export.cli(str(tmp_path / 'missing'), fmt='onnx') == 1
   assert 'failed' in capsys.readouterr().err
+
+
+def test_pix2pix_dropout_is_refused_then_converts_in_eval_mode(tmp_path, capsys):
+  """pix2pix's official test mode keeps dropout on (random ops): ONNX is refused with a
+  pointer to --eval_mode, which exports a deterministic version that converts."""
+  tiny = dict(ngf=4, ndf=4, num_downs=7)
+  config = config_lib.load_recipe(PIX2PIX_RECIPE)
+  config.model.update(tiny)
+  model = build_model(config)
+  export._dummy_build(model, config)  # pylint: disable=protected-access
+  _perturb(model, 5)
+  workdir = _workdir(tmp_path / 'p2p', model, recipe=PIX2PIX_RECIPE, tiny=tiny)
+  assert export.cli(workdir, fmt='onnx') == 1
+  captured = capsys.readouterr()
+  assert 'draws random numbers at inference' in captured.err and '--eval_mode' in captured.err
+  assert not os.path.exists(os.path.join(workdir, 'export', '1', 'onnx', 'a_to_b.onnx'))
+  assert export.cli(workdir, fmt='onnx', eval_mode=True) == 0
+  assert export.existing_versions(os.path.join(workdir, 'export')) == [1, 2]
+  out = capsys.readouterr().out
+  assert 'a_to_b.onnx  max_abs_diff=' in out
+  with open(os.path.join(workdir, 'export', '2', export.METADATA_PATH)) as f:
+    assert json.load(f)['recipe']['model']['eval_mode'] is True
+  # The eval-mode export is deterministic: the same input twice gives the same output.
+  loaded = tf.saved_model.load(os.path.join(workdir, 'export', '2'))
+  x = _random([1, 40, 36, 3], seed=9)
+  np.testing.assert_array_equal(loaded.signatures['a_to_b'](images=x)['output'].numpy(),
+                                loaded.signatures['a_to_b'](images=x)['output'].numpy())
+  assert export.cli(workdir, fmt='onnx', eval_mode=True) == 0  # reuses version 2
+  assert export.existing_versions(os.path.join(workdir, 'export')) == [1, 2]
+  cyclegan = _workdir(tmp_path / 'cg', _build(CycleGAN(model=TINY)))
+  assert export.cli(cyclegan, eval_mode=True) == 1
+  assert 'has no eval mode' in capsys.readouterr().err

@@ -1,6 +1,12 @@
 """Export a trained model as a TF Serving SavedModel.
 
-  python -m tfi2i.export --workdir=DIR [--version=N] [--format=saved_model|onnx]
+  python -m tfi2i.export --workdir=DIR [--version=N] [--format=saved_model|onnx] [--eval_mode]
+
+`--eval_mode` (pix2pix) exports the official test.py `--eval` behaviour (dropout off, running
+batch-norm statistics) instead of the default test mode that keeps dropout on: the outputs
+are deterministic, and only then can ONNX hold the model (ONNX export of a graph that draws
+random numbers is refused, pointing here). With --format=onnx it exports a new eval-mode
+version unless the newest (or --version's) one is in eval mode already.
 
 `--format=onnx` converts the float signatures of a SavedModel version to
 `WORKDIR/export/<version>/onnx/<signature>.onnx` (tfi2i.onnx_export; every file is checked
@@ -343,16 +349,22 @@ def untracked_weights(model) -> list:
   return [w for w in model.weights if id(w) not in tracked]
 
 
-def restore_workdir(workdir: str):
+def restore_workdir(workdir: str, eval_mode: bool = False):
   """(model, config, step, checkpoint path) from WORKDIR's recipe.json and latest checkpoint.
 
-  The model is built under the float32 policy. Raises FileNotFoundError without a
+  The model is built under the float32 policy; with eval_mode, with `model.eval_mode=True`
+  (pix2pix: the official test.py --eval; a ValueError for models without that switch). Raises FileNotFoundError without a
   checkpoint, RuntimeError when some model weights cannot be checkpointed, and an
   AssertionError from TF when the checkpoint does not match the recipe.
   """
   from tfi2i import config as config_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.models import build_model  # pylint: disable=import-outside-toplevel
   config = config_lib.load_workdir_recipe(workdir)
+  if eval_mode:
+    if 'eval_mode' not in config.model:
+      raise ValueError(f'the model of {workdir} ({config.model.get("name", "?")}) has no eval '
+                       'mode (recipe key model.eval_mode): its export is deterministic already')
+    config.model.eval_mode = True
   checkpoint_dir = os.path.join(workdir, 'checkpoints')
   latest = tf.train.latest_checkpoint(checkpoint_dir)
   if not latest:
@@ -386,9 +398,10 @@ def restore_workdir(workdir: str):
   return model, config, step, latest
 
 
-def export_workdir(workdir: str, version: int | None = None) -> str:
-  """Restores WORKDIR's latest checkpoint and exports it to WORKDIR/export/<version>."""
-  model, config, step, latest = restore_workdir(workdir)
+def export_workdir(workdir: str, version: int | None = None, eval_mode: bool = False) -> str:
+  """Restores WORKDIR's latest checkpoint and exports it to WORKDIR/export/<version>
+  (eval_mode: see restore_workdir)."""
+  model, config, step, latest = restore_workdir(workdir, eval_mode=eval_mode)
   metadata = {'recipe': config.to_dict(), 'step': step,
               'checkpoint': os.path.basename(latest),
               'workdir': os.path.abspath(workdir)}
@@ -396,7 +409,8 @@ def export_workdir(workdir: str, version: int | None = None) -> str:
                       metadata=metadata)
 
 
-def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model') -> int:
+def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model',
+        eval_mode: bool = False) -> int:
   """The command line: exports WORKDIR, prints the version folder (ONNX: each file and its
   max abs difference from the SavedModel); returns the exit status."""
   if fmt not in ('saved_model', 'onnx'):
@@ -404,8 +418,8 @@ def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model') -> i
     return 2
   try:
     if fmt == 'onnx':
-      return _cli_onnx(workdir, version)
-    path = export_workdir(workdir, version=version)
+      return _cli_onnx(workdir, version, eval_mode)
+    path = export_workdir(workdir, version=version, eval_mode=eval_mode)
   except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, AssertionError) as e:
     print(f'export of {workdir} failed: {e}', file=sys.stderr)
     return 1
@@ -413,16 +427,21 @@ def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model') -> i
   return 0
 
 
-def _cli_onnx(workdir: str, version: int | None) -> int:
+def _cli_onnx(workdir: str, version: int | None, eval_mode: bool = False) -> int:
   from tfi2i import onnx_export  # pylint: disable=import-outside-toplevel
   base = os.path.join(workdir, 'export')
   versions = existing_versions(base)
   if version is not None and version in versions:
     path = os.path.join(os.path.abspath(base), str(version))
-  elif version is None and versions:
+    if eval_mode and not _exported_in_eval_mode(path):
+      print(f'export version {version} of {workdir} was not exported with --eval_mode; '
+            'leave out --version to export a new version in eval mode', file=sys.stderr)
+      return 1
+  elif version is None and versions and (
+      not eval_mode or _exported_in_eval_mode(os.path.join(base, str(versions[-1])))):
     path = os.path.join(os.path.abspath(base), str(versions[-1]))
   else:
-    path = export_workdir(workdir, version=version)
+    path = export_workdir(workdir, version=version, eval_mode=eval_mode)
   print(f'SavedModel: {path}')
   try:
     report = onnx_export.export_onnx(path)
@@ -434,6 +453,14 @@ def _cli_onnx(workdir: str, version: int | None) -> int:
   return 0
 
 
+def _exported_in_eval_mode(version_dir) -> bool:
+  try:
+    with open(os.path.join(version_dir, METADATA_PATH)) as f:
+      return bool(json.load(f)['recipe']['model'].get('eval_mode', False))
+  except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    return False
+
+
 def _define_flags():
   # Defined only when run as a program: tfi2i.train also has --workdir and imports this module.
   return dict(
@@ -442,7 +469,10 @@ def _define_flags():
       version=flags.DEFINE_integer('version', None,
                                    'Export version; default 1 + the highest existing one.'),
       fmt=flags.DEFINE_enum('format', 'saved_model', ['saved_model', 'onnx'],
-                            'Export format: saved_model, or onnx (its float signatures).'))
+                            'Export format: saved_model, or onnx (its float signatures).'),
+      eval_mode=flags.DEFINE_bool('eval_mode', False, 'pix2pix: export with the official '
+                                  'test.py --eval (dropout off, running batch-norm '
+                                  'statistics): deterministic, and convertible to ONNX.'))
 
 
 if __name__ == '__main__':

@@ -22,6 +22,9 @@ Not converted:
   integer inputs  e.g. BicycleGAN `a_to_b_random` (int64 `seed`, int32 `num_samples`).
   serving_default an alias of the first endpoint's float signature (skipped by default;
                   it converts when asked for by name).
+  random ops      a signature that draws random numbers (pix2pix's official test mode keeps
+                  dropout on) cannot be checked for parity: refused with a message that
+                  points to `--eval_mode` (the official test.py --eval).
   failing ops     a signature whose graph has an op tf2onnx cannot convert is refused by the
                   onnxruntime check below (e.g. BicycleGAN `encode`: its antialiased
                   tf.image.resize is a ScaleAndTranslate op). tf2onnx itself only logs
@@ -142,6 +145,16 @@ def _floor_mod(ctx, node, name, args):  # pylint: disable=unused-argument
 CUSTOM_OP_HANDLERS = {'FloorMod': (_floor_mod, [])}
 
 
+def _random_ops(concrete) -> list[str]:
+  """Sorted names of the random-number op types in a concrete function's graph (and the
+  functions it calls)."""
+  graph_def = concrete.graph.as_graph_def()
+  nodes = list(graph_def.node)
+  for function in graph_def.library.function:
+    nodes.extend(function.node_def)
+  return sorted({n.op for n in nodes if 'Random' in n.op})
+
+
 def _convert_one(name, signature, specs, path, opset, atol):
   """Converts, checks and writes one signature to `path`; returns the max abs difference."""
   import tf2onnx  # pylint: disable=import-outside-toplevel
@@ -152,6 +165,14 @@ def _convert_one(name, signature, specs, path, opset, atol):
   def wrapper(*args):
     return signature(**dict(zip(keys, args)))
 
+  random_ops = _random_ops(wrapper.get_concrete_function())
+  if random_ops:
+    raise ValueError(
+        f'it draws random numbers at inference ({", ".join(random_ops)}), e.g. dropout kept on '
+        "at test time as in pix2pix's official test mode, so an ONNX model cannot be checked "
+        'against the SavedModel (and tf2onnx cannot convert these ops). Export in eval mode '
+        '(the official test.py --eval: dropout off, running batch-norm statistics) to convert '
+        'it: python -m tfi2i.export --workdir=DIR --eval_mode --format=onnx')
   tmp = os.path.join(os.path.dirname(path), f'.tmp-{name}-{os.getpid()}.onnx')
   try:
     model_proto, _ = tf2onnx.convert.from_function(
