@@ -55,9 +55,10 @@ def _build(args):
   from tfi2i import export  # pylint: disable=import-outside-toplevel
   from tfi2i.models import build_model  # pylint: disable=import-outside-toplevel
   if args.workdir:
-    model, _, step, _ = export.restore_workdir(args.workdir, eval_mode=args.eval_mode)
+    model, _, step, _ = export.restore_workdir(args.workdir, eval_mode=args.eval_mode,
+                                               precision=args.precision)
     return model, f'{args.workdir} (step {step})'
-  keras.mixed_precision.set_global_policy('float32')
+  keras.mixed_precision.set_global_policy(args.precision)
   keras.utils.set_random_seed(0)
   config = recipe_lib.load_recipe(os.path.join(ROOT, args.recipe) if not os.path.isabs(
       args.recipe) else args.recipe)
@@ -77,6 +78,8 @@ def main():
   parser.add_argument('--warmup', type=int, default=2)
   parser.add_argument('--server', choices=['standin', 'real'], default='standin')
   parser.add_argument('--signature', default=None, help='Endpoint (default: the first).')
+  parser.add_argument('--precision', default='float32', choices=['float32', 'mixed_bfloat16'],
+                      help='Compute precision of the export (tfi2i.export --precision).')
   parser.add_argument('--eval_mode', action='store_true',
                       help='pix2pix: the official --eval test mode (needed for ONNX).')
   args = parser.parse_args()
@@ -95,7 +98,7 @@ def main():
   base = os.path.join(work, 'export')
   start = time.perf_counter()
   path = export.export_model(model, base)
-  print(f'model: {type(model).__name__} from {source}; endpoint {name}; '
+  print(f'model: {type(model).__name__} from {source}; {args.precision}; endpoint {name}; '
         f'{args.size}x{args.size}, batch 1; export {time.perf_counter() - start:.0f} s')
 
   rng = np.random.default_rng(0)
@@ -120,6 +123,8 @@ def main():
       lambda: bytes_sig(images=tpng)['output_bytes'].numpy(), warmup, n), 'PNG in and out')
 
   try:
+    if args.precision != 'float32':
+      raise onnx_export.OnnxExportError('ONNX export converts float32 exports only', {})
     report = onnx_export.export_onnx(path, signatures=[name])
   except onnx_export.OnnxExportError as e:
     print(f'{"ONNX Runtime float":<34} {"-":>8} {"-":>10}  not convertible: '

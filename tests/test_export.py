@@ -238,6 +238,33 @@ def test_export_workdir_round_trip_in_float32(tmp_path):
   assert meta['recipe']['model']['ngf'] == 4
 
 
+def test_export_workdir_in_bfloat16(tmp_path, capsys):
+  """--precision=mixed_bfloat16: bfloat16 compute, float32 outputs close to float32's."""
+  config = _tiny_recipe()
+  model = _build(build_model(config))
+  _perturb(model, 6)
+  workdir = _make_workdir(tmp_path / 'run', config, model)
+  assert export.cli(workdir, precision='mixed_bfloat16') == 0
+  assert keras.mixed_precision.global_policy().name == 'float32'  # restored
+  path = os.path.join(workdir, 'export', '1')
+  loaded = tf.saved_model.load(path)
+  x = _random([1, 24, 20, 3], seed=8)
+  got = loaded.signatures['a_to_b'](images=x)['output']
+  assert got.dtype == tf.float32
+  expected = model(x, direction='a_to_b').numpy()
+  diff = np.abs(got.numpy() - expected)
+  assert 1e-4 < diff.max() < 0.1  # bfloat16 arithmetic: not float32's, but close to it
+  graph_def = loaded.signatures['a_to_b'].graph.as_graph_def()
+  dtypes = {a.type for f in graph_def.library.function for n in f.node_def
+            if n.op == 'Conv2D' for k, a in n.attr.items() if k == 'T'}
+  assert dtypes == {tf.bfloat16.as_datatype_enum}
+  with open(os.path.join(path, export.METADATA_PATH)) as f:
+    assert json.load(f)['precision'] == 'mixed_bfloat16'
+  capsys.readouterr()
+  assert export.cli(workdir, fmt='onnx', precision='mixed_bfloat16') == 2
+  assert 'float32 exports only' in capsys.readouterr().err
+
+
 def test_export_workdir_without_checkpoint(tmp_path):
   workdir = _make_workdir(tmp_path / 'run', _tiny_recipe())
   with pytest.raises(FileNotFoundError, match='no checkpoint in .*checkpoints'):

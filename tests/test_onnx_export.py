@@ -129,13 +129,16 @@ def test_bicyclegan_sample_converts_and_encode_is_refused(tmp_path):
       images=tf.constant(x), z=tf.constant(z))['output'].numpy()
   np.testing.assert_allclose(y, expected, atol=1e-4)
   assert np.abs(y[:, 0] - y[:, 1]).max() > 1e-3  # the codes matter
-  # Integer inputs are refused up front; `encode`'s antialiased resize (ScaleAndTranslate)
-  # has no ONNX conversion: tf2onnx writes an invalid model, which the check catches.
+  # Integer inputs and `encode`'s antialiased resize (ScaleAndTranslate, no ONNX
+  # conversion) are refused up front, by name, and skipped with a reason by default.
   with pytest.raises(ValueError, match=r'non-float inputs num_samples \(int32\), seed \(int64\)'):
     onnx_export.export_onnx(path, signatures='a_to_b_random')
-  with pytest.raises(onnx_export.OnnxExportError, match='does not run in onnxruntime'):
+  with pytest.raises(ValueError, match='antialiased image resize'):
     onnx_export.export_onnx(path, signatures='encode')
   assert sorted(os.listdir(os.path.join(path, 'onnx'))) == ['a_to_b_sample.onnx']
+  report = onnx_export.export_onnx(path)
+  assert sorted(report['converted']) == ['a_to_b', 'a_to_b_sample']
+  assert 'antialiased' in report['skipped']['encode']
 
 
 def _workdir(path, model, step=3, recipe=RECIPE, tiny=TINY):

@@ -23,12 +23,14 @@ Not converted:
   serving_default an alias of the first endpoint's float signature (skipped by default;
                   it converts when asked for by name).
   random ops      a signature that draws random numbers (pix2pix's official test mode keeps
-                  dropout on) cannot be checked for parity: refused with a message that
-                  points to `--eval_mode` (the official test.py --eval).
-  failing ops     a signature whose graph has an op tf2onnx cannot convert is refused by the
-                  onnxruntime check below (e.g. BicycleGAN `encode`: its antialiased
-                  tf.image.resize is a ScaleAndTranslate op). tf2onnx itself only logs
-                  such ops and writes an invalid model.
+                  dropout on) cannot be checked for parity; the reason points to
+                  `--eval_mode` (the official test.py --eval).
+  ScaleAndTranslate  BicycleGAN `encode`: its antialiased tf.image.resize has no tf2onnx
+                  conversion.
+  failing ops     any other op tf2onnx cannot convert is caught by the onnxruntime check
+                  below (tf2onnx itself only logs such ops and writes an invalid model).
+These are skipped (with the reason in the report) when converting every signature, and a
+ValueError when asked for by name.
 
 Every converted model is written to a hidden temporary file, loaded with onnxruntime and
 compared with the SavedModel signature on random inputs of three sizes (batch 2, 64x48,
@@ -64,14 +66,36 @@ class OnnxExportError(RuntimeError):
     self.report = report
 
 
-def _skip_reason(name, specs):
-  """Why signature `name` (inputs `specs`) cannot be converted, or None."""
+def _skip_reason(name, specs, signature=None):
+  """Why signature `name` (inputs `specs`, the loaded concrete function `signature`) cannot
+  be converted, or None."""
   if name.endswith(BYTES_SUFFIX) or any(s.dtype == tf.string for s in specs.values()):
     return BYTES_REASON
   other = [f'{k} ({s.dtype.name})' for k, s in specs.items() if not s.dtype.is_floating]
   if other:
     return 'cannot be converted: non-float inputs ' + ', '.join(other)
+  ops = _op_types(signature) if signature is not None else set()
+  random_ops = sorted(op for op in ops if 'Random' in op)
+  if random_ops:
+    return (f'cannot be converted: it draws random numbers at inference '
+            f'({", ".join(random_ops)}), e.g. dropout kept on at test time as in pix2pix\'s '
+            'official test mode, so an ONNX model could not be checked against the '
+            'SavedModel (and tf2onnx has no conversion for these ops). Export in eval mode '
+            '(the official test.py --eval: dropout off, running batch-norm statistics) to '
+            'convert it: python -m tfi2i.export --workdir=DIR --eval_mode --format=onnx')
+  if 'ScaleAndTranslate' in ops:
+    return ('cannot be converted: its antialiased image resize (TF op ScaleAndTranslate) '
+            'has no ONNX conversion in tf2onnx')
   return None
+
+
+def _op_types(concrete) -> set:
+  """Op types in a concrete function's graph and in the functions it calls."""
+  graph_def = concrete.graph.as_graph_def()
+  ops = {n.op for n in graph_def.node}
+  for function in graph_def.library.function:
+    ops.update(n.op for n in function.node_def)
+  return ops
 
 
 def _onnx_input_specs(specs):
@@ -145,16 +169,6 @@ def _floor_mod(ctx, node, name, args):  # pylint: disable=unused-argument
 CUSTOM_OP_HANDLERS = {'FloorMod': (_floor_mod, [])}
 
 
-def _random_ops(concrete) -> list[str]:
-  """Sorted names of the random-number op types in a concrete function's graph (and the
-  functions it calls)."""
-  graph_def = concrete.graph.as_graph_def()
-  nodes = list(graph_def.node)
-  for function in graph_def.library.function:
-    nodes.extend(function.node_def)
-  return sorted({n.op for n in nodes if 'Random' in n.op})
-
-
 def _convert_one(name, signature, specs, path, opset, atol):
   """Converts, checks and writes one signature to `path`; returns the max abs difference."""
   import tf2onnx  # pylint: disable=import-outside-toplevel
@@ -165,14 +179,6 @@ def _convert_one(name, signature, specs, path, opset, atol):
   def wrapper(*args):
     return signature(**dict(zip(keys, args)))
 
-  random_ops = _random_ops(wrapper.get_concrete_function())
-  if random_ops:
-    raise ValueError(
-        f'it draws random numbers at inference ({", ".join(random_ops)}), e.g. dropout kept on '
-        "at test time as in pix2pix's official test mode, so an ONNX model cannot be checked "
-        'against the SavedModel (and tf2onnx cannot convert these ops). Export in eval mode '
-        '(the official test.py --eval: dropout off, running batch-norm statistics) to convert '
-        'it: python -m tfi2i.export --workdir=DIR --eval_mode --format=onnx')
   tmp = os.path.join(os.path.dirname(path), f'.tmp-{name}-{os.getpid()}.onnx')
   try:
     model_proto, _ = tf2onnx.convert.from_function(
@@ -225,7 +231,7 @@ def export_onnx(saved_model_dir, output_dir=None, signatures=None, opset=DEFAULT
     selected = []
     for name in available:
       reason = ('alias of another signature' if name in ALIASES
-                else _skip_reason(name, all_specs[name]))
+                else _skip_reason(name, all_specs[name], available[name]))
       if reason:
         skipped[name] = reason
       else:
@@ -236,7 +242,7 @@ def export_onnx(saved_model_dir, output_dir=None, signatures=None, opset=DEFAULT
       if name not in available:
         raise ValueError(f'no signature {name!r} in {saved_model_dir} '
                          f'(available: {sorted(available)})')
-      reason = _skip_reason(name, all_specs[name])
+      reason = _skip_reason(name, all_specs[name], available[name])
       if reason:
         raise ValueError(f'signature {name!r} {reason}')
   if not selected:
