@@ -200,3 +200,27 @@ def test_pix2pix_dropout_is_refused_then_converts_in_eval_mode(tmp_path, capsys)
   cyclegan = _workdir(tmp_path / 'cg', _build(CycleGAN(model=TINY)))
   assert export.cli(cyclegan, eval_mode=True) == 1
   assert 'has no eval mode' in capsys.readouterr().err
+
+
+def test_translate_through_onnx_runtime(converted, tmp_path):
+  """translate --model=<version>/onnx runs the ONNX files and writes what the SavedModel
+  writes (within one level where the conversion's 1e-6 differences cross a rounding tie)."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from tfi2i import translate  # pylint: disable=g-import-not-at-top
+  _, path, _, _ = converted
+  inputs = tmp_path / 'in'
+  inputs.mkdir()
+  rng = np.random.default_rng(3)
+  for name, size in (('a', (20, 28)), ('b', (37, 29))):
+    Image.fromarray(rng.integers(0, 256, size + (3,), dtype=np.uint8)).save(inputs / f'{name}.png')
+  for direction in DIRECTIONS:
+    local = translate.translate(path, str(inputs), str(tmp_path / 'tf' / direction), direction)
+    onnx = translate.translate(os.path.join(path, 'onnx'), str(inputs),
+                               str(tmp_path / 'onnx' / direction), direction)
+    assert onnx.model_dir == os.path.join(path, 'onnx') and not onnx.failures
+    for ours, theirs in zip(onnx.outputs, local.outputs):
+      a = np.asarray(Image.open(ours)).astype(int)
+      b = np.asarray(Image.open(theirs)).astype(int)
+      assert a.shape == b.shape and np.abs(a - b).max() <= 1
+  with pytest.raises(ValueError, match="unknown signature 'c_to_d'"):
+    translate.translate(os.path.join(path, 'onnx'), str(inputs), str(tmp_path / 'x'), 'c_to_d')

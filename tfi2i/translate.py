@@ -5,6 +5,8 @@
 
 --model is a version folder (holds saved_model.pb) or an export base (the highest integer
 version is used); `BASE/latest` is accepted as an alias for the highest version of BASE.
+It may also be the ONNX export of a version (`BASE/<version>/onnx`, or one `.onnx` file),
+run with onnxruntime: the same outputs within the conversion's tolerance.
 --input is one image file or a folder (its image files, not recursive, hidden files skipped).
 Images of any size are accepted: the exported signature pads and crops.
 
@@ -159,6 +161,50 @@ class LocalModel:
     return {k: to_uint8(v) if v.ndim >= 4 else v for k, v in outputs.items()}
 
 
+class OnnxModel:
+  """The ONNX files of an export (`python -m tfi2i.export --format=onnx`), run with
+  onnxruntime: LocalModel's interface, so translate checks what ONNX Runtime users get.
+
+  `path` is a folder of `<signature>.onnx` files (e.g. `export/1/onnx`) or one such file.
+  """
+
+  def __init__(self, path: str):
+    import onnxruntime as ort  # pylint: disable=import-outside-toplevel
+    path = os.path.abspath(os.path.expanduser(str(path)))
+    files = ([path] if os.path.isfile(path) else
+             [os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith('.onnx')])
+    if not files:
+      raise FileNotFoundError(f'no .onnx files in {path}')
+    self.description = path
+    self._sessions = {os.path.splitext(os.path.basename(f))[0]: ort.InferenceSession(
+        f, providers=['CPUExecutionProvider']) for f in files}
+
+  def signature_names(self):
+    return set(self._sessions)
+
+  def call(self, name, inputs):
+    if name not in self._sessions:
+      raise ValueError(unknown_signature_message(name, self.description, self._sessions))
+    session = self._sessions[name]
+    feed = {i.name: np.asarray(inputs[i.name], np.float32) for i in session.get_inputs()}
+    try:
+      values = session.run(None, feed)
+    except Exception as e:  # pylint: disable=broad-except  (onnxruntime's own error types)
+      raise ModelCallError(str(e).strip()) from None
+    return {o.name: v for o, v in zip(session.get_outputs(), values)}
+
+  images = LocalModel.images
+
+
+def open_model(path: str):
+  """OnnxModel for a .onnx file or a folder of them, else LocalModel (a SavedModel)."""
+  path = os.path.abspath(os.path.expanduser(str(path)))
+  if path.endswith('.onnx') or (os.path.isdir(path) and not _has_saved_model(path) and any(
+      n.endswith('.onnx') for n in os.listdir(path))):
+    return OnnxModel(path)
+  return LocalModel(path)
+
+
 def _latent_inputs(model, direction, samples, seed, reference):
   """(signature name, extra inputs) for --samples (seeded codes) or --reference (its code)."""
   if samples and reference:
@@ -294,7 +340,7 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
     if os.path.dirname(os.path.abspath(p)) in (output_dir, os.path.join(output_dir, INPUTS_DIR)):
       raise ValueError(f'--output {output_dir} would overwrite the inputs in it; '
                        'choose another output folder')
-  model = LocalModel(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
+  model = open_model(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
   signature_name, extra = _latent_inputs(model, direction, samples, seed, reference)
   _require_signature(model, signature_name)
   names = output_names(paths)
