@@ -7,10 +7,9 @@
    PATH, else the test stand-in (tests/standin_server.py; same flags, same APIs);
 3. translates DATA/testA (a_to_b) and DATA/testB (b_to_a) through tfi2i.serving.client
    over REST and over gRPC (PNGs to the _bytes signatures) and over gRPC with --float,
-   into `WORKDIR/served/<how>/<direction>/`, and compares every PNG with the local
-   translation of the same export (`WORKDIR/gallery/<direction>`, written by `make demo`;
-   made here when missing): identical, or one level apart on at most 0.1 % of the values
-   (see the comment in main);
+   into `WORKDIR/served/<how>/<direction>/`, and compares every PNG with tfi2i.translate's
+   local translation with the served (newest) version, `WORKDIR/served/local/<direction>/`:
+   identical, or one level apart on at most 0.1 % of the values (see the comment in main);
 4. converts the export's float signatures to ONNX with the onnxruntime parity check.
 Exits 1 if anything differs or fails.
 """
@@ -63,9 +62,8 @@ def main():
     print(f'2. serving: gRPC {server.grpc_address}, REST {server.rest}', flush=True)
     for direction, split in DIRECTIONS:
       inputs = os.path.join(args.data, split)
-      local = os.path.join(workdir, 'gallery', direction)
-      if not os.path.isdir(local):
-        translate.translate(export_base, inputs, local, direction)
+      local = os.path.join(workdir, 'served', 'local', direction)
+      translate.translate(export_base, inputs, local, direction)  # the version served
       expected = _pngs(local)
       for protocol, use_float in (('rest', False), ('grpc', False), ('grpc', True)):
         how = protocol + ('-float' if use_float else '')

@@ -873,7 +873,7 @@ class ServerCore:
     for field in request.metadata_field:
       if field != 'signature_def':
         # TF Serving's own text: errors::InvalidArgument concatenates, it does not format.
-        raise _invalid(f'Metadata field %s is not supported{field}')
+        raise _invalid(f'Metadata field {field} is not supported')
     spec = request.model_spec
     servable = self.servable(spec.name, *_spec_choice(spec))
     signature_map = get_model_metadata_pb2.SignatureDefMap()

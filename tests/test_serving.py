@@ -150,14 +150,34 @@ def test_client_translates_like_local_translate(server, exports, inputs, tmp_pat
     assert np.abs(first[0].astype(int) - first[1].astype(int)).max() > 0  # codes differ
 
 
-def test_client_float_signature_and_reference_over_grpc(server, exports, inputs, tmp_path):
+@pytest.mark.parametrize('protocol, use_bytes', [('rest', True), ('grpc', False)])
+def test_client_reference_code(server, exports, inputs, tmp_path, protocol, use_bytes):
+  """--reference: `encode` on the server, then `a_to_b_sample` with that code."""
   reference = os.path.join(inputs, 'wide.png')
   translate_lib.translate(exports['bicycle'], inputs, str(tmp_path / 'local'),
                           reference=reference)
-  with client_lib.Client(server.grpc_address, 'bicycle', protocol='grpc') as client:
-    translate_lib.translate(client_lib.RemoteModel(client, use_bytes=False), inputs,
+  with client_lib.Client(server.address(protocol), 'bicycle', protocol=protocol) as client:
+    translate_lib.translate(client_lib.RemoteModel(client, use_bytes=use_bytes), inputs,
                             str(tmp_path / 'remote'), reference=reference)
   _assert_same_outputs(tmp_path / 'local', tmp_path / 'remote')
+
+
+@pytest.mark.parametrize('protocol', ['rest', 'grpc'])
+def test_client_timeout_fails_the_file_not_the_run(server, inputs, tmp_path, protocol):
+  with client_lib.Client(server.address(protocol), 'cyclegan', protocol=protocol) as client:
+    client.signatures  # pylint: disable=pointless-statement  (metadata within the timeout)
+    client.timeout = 1e-4
+    result = translate_lib.translate(client_lib.RemoteModel(client), inputs,
+                                     str(tmp_path / 'out'))
+  assert result.translated == 0 and len(result.failures) == 4
+  assert all('no answer within 0.0001 s' in error for _, error in result.failures)
+  assert os.path.isfile(result.gallery)
+
+
+def test_client_checks_input_names(server):
+  with client_lib.Client(server.grpc_address, 'bicycle', protocol='grpc') as client:
+    with pytest.raises(ValueError, match=r"takes the inputs \['images', 'z'\]"):
+      client.predict('a_to_b_sample', {'images': np.zeros([1, 8, 8, 3])})
 
 
 @pytest.mark.parametrize('protocol', ['rest', 'grpc'])

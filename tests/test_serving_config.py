@@ -258,9 +258,10 @@ def test_compose(models, tmp_path):
   doc = yaml.safe_load(text)
   [service] = doc['services'].values()
   assert service['image'] == 'tensorflow/serving:2.21.0'
-  assert service['ports'] == ['8500:8500', '8501:8501']
+  assert service['ports'] == ['127.0.0.1:8500:8500', '127.0.0.1:8501:8501']
   assert service['command'] == ['--model_config_file=/config/models.config',
-                                '--model_config_file_poll_wait_seconds=60']
+                                '--model_config_file_poll_wait_seconds=60',
+                                '--rest_api_timeout_in_ms=600000']
   volumes = service['volumes']
   assert [(v['type'], v['source'], v['target'], v['read_only']) for v in volumes] == [
       ('bind', '../runs/alpha/export', '/models/alpha', True),

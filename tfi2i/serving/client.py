@@ -2,7 +2,7 @@
 
   python -m tfi2i.serving.client --server=HOST:PORT --model=NAME --input=FILE_OR_DIR \
       --output=DIR [--signature=a_to_b] [--grpc] [--version=N] [--float] [--batch_size=1] \
-      [--samples=K [--seed=S] | --reference=IMG] [--timeout=60]
+      [--samples=K [--seed=S] | --reference=IMG] [--timeout=600]
 
 Sends each image to the served model and writes what `python -m tfi2i.translate` writes
 for a local export (same file names, same pixels, same gallery), then reports the latency
@@ -48,6 +48,8 @@ from tfi2i import translate as translate_lib
 from tfi2i.data import images as image_io
 
 BYTES_SUFFIX = '_bytes'  # tfi2i.export's bytes signatures and their PNG outputs
+DEFAULT_TIMEOUT = 600.0  # seconds per request
+CONNECT_TIMEOUT = 10.0  # seconds to open a REST connection
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # gRPC message limit (a 4096 px float image is 200 MB)
 
 
@@ -141,11 +143,14 @@ class Client:
     model: the model name in the server's config.
     protocol: 'rest' or 'grpc'.
     version: a version number to pin; default the server's choice (the newest served).
-    timeout: seconds per request.
+    timeout: seconds per request (a request that takes longer raises ServingError). TF
+      Serving's own REST limit is 30 s unless --rest_api_timeout_in_ms is raised (the
+      compose file of tfi2i.serving.config sets 600 s); a CycleGAN at 4096 px takes about
+      2 minutes on 2 CPU cores.
   """
 
   def __init__(self, server: str, model: str, protocol: str = 'rest',
-               version: int | None = None, timeout: float = 60.0):
+               version: int | None = None, timeout: float = DEFAULT_TIMEOUT):
     if protocol not in ('rest', 'grpc'):
       raise ValueError(f'protocol must be rest or grpc, got {protocol!r}')
     if not model:
@@ -229,6 +234,10 @@ class Client:
     when the server refuses the request, ServerUnavailable when it cannot be reached.
     """
     spec = self.signature(signature)
+    if set(inputs) != set(spec.inputs):
+      # TF Serving's REST API ignores unknown inputs and gRPC refuses them: say it here.
+      raise ValueError(f'{self}: signature {signature!r} takes the inputs '
+                       f'{sorted(spec.inputs)}, not {sorted(inputs)}')
     arrays = {}
     for k, v in inputs.items():
       dtype = spec.inputs[k].dtype if k in spec.inputs else None
@@ -261,7 +270,7 @@ class Client:
       # One bytes body: http.client then sends headers and body in one write, which avoids
       # the Nagle / delayed-ACK stall of two small writes (about 40 ms a request).
       response = self._session.request(
-          method, url, timeout=self.timeout,
+          method, url, timeout=(CONNECT_TIMEOUT, self.timeout),
           data=None if body is None else json.dumps(body).encode('utf-8'),
           headers=None if body is None else {'Content-Type': 'application/json'})
     except requests.ConnectionError as e:
@@ -269,7 +278,8 @@ class Client:
                               f'({type(e).__name__}); is the server running, and is this '
                               'its REST port (8501 by default)?') from None
     except requests.Timeout:
-      raise ServerUnavailable(f'{self}: no answer within {self.timeout} s') from None
+      raise ServingError(f'{self}: no answer within {self.timeout} s (--timeout)',
+                         code='DEADLINE_EXCEEDED') from None
     try:
       result = response.json()
     except ValueError:
@@ -308,7 +318,10 @@ class Client:
       return method(request, timeout=self.timeout)
     except grpc.RpcError as e:
       code = e.code()
-      if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+      if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        raise ServingError(f'{self}: no answer within {self.timeout} s (--timeout)',
+                           code=code.name) from None
+      if code == grpc.StatusCode.UNAVAILABLE:
         raise ServerUnavailable(f'no TF Serving gRPC API at {self.address} ({code.name}: '
                                 f'{e.details()}); is the server running, and is this its '
                                 'gRPC port (8500 by default)?') from None
@@ -390,7 +403,7 @@ def latency_report(latencies, images: int) -> str:
 def cli(server: str, model: str, input: str, output: str,  # pylint: disable=redefined-builtin
         signature: str = 'a_to_b', grpc: bool = False, version: int | None = None,
         float: bool = False, batch_size: int = 1, samples: int = 0, seed: int = 0,  # pylint: disable=redefined-builtin
-        reference: str | None = None, timeout: float = 60.0) -> int:
+        reference: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> int:
   """The command line; returns the exit status."""
   if signature.endswith(BYTES_SUFFIX):
     signature = signature[:-len(BYTES_SUFFIX)]  # the endpoint; --float picks the other form
@@ -428,7 +441,8 @@ def _define_flags():
                                    'served).'),
       float=flags.DEFINE_bool('float', False, 'Send float32 images to the float signature '
                               'instead of PNGs to the _bytes one.'),
-      timeout=flags.DEFINE_float('timeout', 60.0, 'Seconds per request.'),
+      timeout=flags.DEFINE_float('timeout', DEFAULT_TIMEOUT, 'Seconds per request; a slower '
+                                 'one fails for its file.'),
       **io_flags)
 
 

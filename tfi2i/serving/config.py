@@ -23,11 +23,14 @@ host path of the export base or, with --mount_root=ROOT, the container path ROOT
 
 --compose=FILE also writes a Docker Compose file that runs the `tensorflow/serving` image
 (--image; the default tag matches the pinned tensorflow-serving-api), publishes 8500 (gRPC)
-and 8501 (REST), bind-mounts each export base read-only at /models/NAME (--mount_root,
-implied as /models) and the config file's folder read-only at /config, and runs
-`--model_config_file=/config/<config file name> --model_config_file_poll_wait_seconds=60`.
-New versions are picked up within a second (TF Serving polls the base paths) and config
-changes within a minute. The folder, not the file, is mounted: a single-file bind mount
+and 8501 (REST) on 127.0.0.1 only (TF Serving has no authentication), bind-mounts each
+export base read-only at /models/NAME (--mount_root, implied as /models) and the config
+file's folder read-only at /config, and runs `--model_config_file=/config/<config file
+name> --model_config_file_poll_wait_seconds=60 --rest_api_timeout_in_ms=600000` (TF
+Serving's REST default of 30 s is too short for large images on CPUs). New versions of a
+served model are picked up within a second (TF Serving polls the base paths) and changed
+policies of served models within a minute; a new model needs its export mounted, so rerun
+this command with --compose and then `docker compose up -d`. The folder, not the file, is mounted: a single-file bind mount
 keeps showing the file it was started with once the file is replaced, and this command
 replaces files (writes a temporary file and renames it over the old one) so that TF Serving
 never reads a half-written config. Host paths in the compose file are relative to its
@@ -64,6 +67,12 @@ CONFIG_DIR = '/config'  # container folder of the config file with --compose
 GRPC_PORT = 8500
 REST_PORT = 8501
 POLL_SECONDS = 60  # --model_config_file_poll_wait_seconds
+# TF Serving stops a REST predict after 30 s by default (server.h http_timeout_in_ms); a
+# CycleGAN at 4096 px (the signatures' limit) takes about 2 minutes on 2 CPU cores.
+REST_TIMEOUT_MS = 600_000
+# Published on the loopback interface only: TF Serving has no authentication. Edit the
+# compose file (or put a proxy in front) to serve other machines.
+PUBLISH_HOST = '127.0.0.1'
 SERVICE = 'tfserving'
 SAVED_MODEL = 'saved_model.pb'
 METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')  # as tfi2i.export.METADATA_PATH
@@ -444,8 +453,8 @@ def compose_text(served: list[ServedModel], compose_path: str, config_path: str,
       f'  {SERVICE}:',
       f'    image: {_yaml_str(image)}',
       '    ports:',
-      f'      - {_yaml_str(f"{GRPC_PORT}:{GRPC_PORT}")}  # gRPC',
-      f'      - {_yaml_str(f"{REST_PORT}:{REST_PORT}")}  # REST',
+      f'      - {_yaml_str(f"{PUBLISH_HOST}:{GRPC_PORT}:{GRPC_PORT}")}  # gRPC',
+      f'      - {_yaml_str(f"{PUBLISH_HOST}:{REST_PORT}:{REST_PORT}")}  # REST',
       '    volumes:',
   ]
   for source, target in mounts:
@@ -455,7 +464,8 @@ def compose_text(served: list[ServedModel], compose_path: str, config_path: str,
               '        read_only: true']
   lines += ['    command:',
             f'      - {_yaml_str(f"--model_config_file={config_in_container}")}',
-            f'      - {_yaml_str(f"--model_config_file_poll_wait_seconds={POLL_SECONDS}")}']
+            f'      - {_yaml_str(f"--model_config_file_poll_wait_seconds={POLL_SECONDS}")}',
+            f'      - {_yaml_str(f"--rest_api_timeout_in_ms={REST_TIMEOUT_MS}")}']
   header = _header('Docker Compose file running TF Serving,', command) + _comment([
       f'Start it in this folder: docker compose -f {os.path.basename(compose_path)} up -d',
       f'(gRPC localhost:{GRPC_PORT}; REST http://localhost:{REST_PORT}/v1/models/NAME).'])
