@@ -16,6 +16,8 @@ What it mirrors (behaviour and error texts read from TF Serving's sources):
     --allow_version_labels_for_unavailable_models, as TF Serving does). Versions are
     integer-named folders holding saved_model.pb; each served version is loaded once at
     start-up with tf.saved_model.load (tag "serve") and called through its signatures.
+  * Warm-up: `assets.extra/tf_serving_warmup_requests` (PredictionLog records) is replayed
+    at load unless --enable_model_warmup=false; a failing record fails the load.
   * REST (tensorflow_serving/model_servers/http_rest_api_handler.cc, util/json_tensor.cc):
     POST /v1/models/NAME[/versions/V|/labels/L]:predict in the row ("instances") and
     columnar ("inputs") formats, {"b64": ...} for DT_STRING, outputs named *_bytes written
@@ -68,6 +70,7 @@ from tensorflow_serving.apis import get_model_metadata_pb2
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 from tensorflow_serving.config import model_server_config_pb2
 
@@ -129,7 +132,7 @@ def _dtype_text(dtype_enum: int) -> str:
 class Servable:
   """One loaded version of a model: its SignatureDefs and callable signatures."""
 
-  def __init__(self, name: str, version: int, path: str):
+  def __init__(self, name: str, version: int, path: str, warmup: bool = True):
     self.name, self.version, self.path = name, version, path
     meta_graph = _read_meta_graph(name, version, path)
     self.signature_defs = dict(meta_graph.signature_def)
@@ -139,6 +142,32 @@ class Servable:
       raise StartupError(f'Loading servable: {{name: {name} version: {version}}} failed: '
                          f'{e}') from e
     self.functions = dict(self.module.signatures)
+    self.warmup_requests = self._warm_up() if warmup else 0
+
+  def _warm_up(self) -> int:
+    """Replays assets.extra/tf_serving_warmup_requests (PredictionLog records, as TF
+    Serving's saved_model_warmup does at load); a failing record fails the load."""
+    path = os.path.join(self.path, 'assets.extra', 'tf_serving_warmup_requests')
+    if not os.path.exists(path):
+      return 0
+    count = 0
+    for record in tf.data.TFRecordDataset(path):
+      log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+      if log.WhichOneof('log_type') != 'predict_log':
+        raise StartupError(f'Unsupported log_type for warmup: {log.WhichOneof("log_type")} '
+                           f'({path})')
+      request = log.predict_log.request
+      name = request.model_spec.signature_name or DEFAULT_SIGNATURE
+      try:
+        self.functions[name](**{k: tf.constant(tf.make_ndarray(v))
+                                for k, v in request.inputs.items()})
+      except Exception as e:  # pylint: disable=broad-except
+        raise StartupError(f'Failed to warm up model {self.name} version {self.version} '
+                           f'with request {count} (signature {name}): {e}') from e
+      count += 1
+    logger.info('Finished reading warmup data for model at %s. Number of warmup records '
+                'read: %d.', path, count)
+    return count
 
 
 class Model:
@@ -246,7 +275,8 @@ def _served_versions(model_config, available: list) -> list:
   return sorted(available)[-num:]
 
 
-def load_models(config, allow_version_labels_for_unavailable_models=False) -> dict:
+def load_models(config, allow_version_labels_for_unavailable_models=False,
+                enable_model_warmup=True) -> dict:
   """{name: Model} with every served version loaded; StartupError when one cannot be."""
   models = {}
   for model_config in config.model_config_list.config:
@@ -274,7 +304,7 @@ def load_models(config, allow_version_labels_for_unavailable_models=False) -> di
                          f'(versions there: {sorted(available)}; version policy: {policy})')
     servables = {}
     for version in served:
-      servables[version] = Servable(name, version, available[version])
+      servables[version] = Servable(name, version, available[version], enable_model_warmup)
       logger.info('Successfully loaded servable version {name: %s version: %d} from %s',
                   name, version, available[version])
     models[name] = Model(name, base, servables, dict(model_config.version_labels))
@@ -1289,14 +1319,16 @@ class Server:
 
 def start(model_config_file=None, model_name=None, model_base_path=None, grpc_port=0,
           rest_port=0, *, allow_version_labels_for_unavailable_models=False,
-          max_request_bytes=MAX_REQUEST_BYTES, host='127.0.0.1', grpc_workers=16) -> Server:
+          max_request_bytes=MAX_REQUEST_BYTES, host='127.0.0.1', grpc_workers=16,
+          enable_model_warmup=True) -> Server:
   """Loads the models and starts serving gRPC and REST on host; port 0 picks a free port.
 
   Raises StartupError (with a message naming the model and path) when the config is bad,
   a model has no servable version, or a port cannot be bound.
   """
   config = read_config(model_config_file, model_name, model_base_path)
-  core = ServerCore(load_models(config, allow_version_labels_for_unavailable_models))
+  core = ServerCore(load_models(config, allow_version_labels_for_unavailable_models,
+                                enable_model_warmup))
   executor = concurrent.futures.ThreadPoolExecutor(max_workers=grpc_workers,
                                                    thread_name_prefix='standin-grpc')
   grpc_server = grpc.server(
@@ -1335,7 +1367,7 @@ _IGNORED_FLAGS = ('model_config_file_poll_wait_seconds', 'file_system_poll_wait_
                   'rest_api_num_threads', 'rest_api_timeout_in_ms', 'enable_batching',
                   'batching_parameters_file', 'tensorflow_intra_op_parallelism',
                   'tensorflow_inter_op_parallelism', 'tensorflow_session_parallelism',
-                  'enable_model_warmup', 'grpc_channel_arguments', 'monitoring_config_file')
+                  'grpc_channel_arguments', 'monitoring_config_file')
 
 
 def _bool_flag(text: str) -> bool:
@@ -1357,6 +1389,8 @@ def _parse_args(argv):
   parser.add_argument('--model_base_path', default='')
   parser.add_argument('--allow_version_labels_for_unavailable_models', type=_bool_flag,
                       nargs='?', const=True, default=False)
+  parser.add_argument('--enable_model_warmup', type=_bool_flag, nargs='?', const=True,
+                      default=True, help='replay assets.extra/tf_serving_warmup_requests')
   for name in _IGNORED_FLAGS:
     parser.add_argument(f'--{name}', nargs='?', const='true', default=None,
                         help='accepted and ignored')
@@ -1379,7 +1413,8 @@ def main(argv=None) -> int:
       server = start(args.model_config_file or None, args.model_name,
                      args.model_base_path or None, args.port, args.rest_api_port,
                      allow_version_labels_for_unavailable_models=(
-                         args.allow_version_labels_for_unavailable_models))
+                         args.allow_version_labels_for_unavailable_models),
+                     enable_model_warmup=args.enable_model_warmup)
     except StartupError as e:
       print(f'Failed to start server. Error: {e}', file=sys.stderr, flush=True)
       return 1

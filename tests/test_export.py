@@ -86,6 +86,24 @@ def test_layout_and_signature_defs(exported):
   assert set(meta['signatures']) == expected
 
 
+def test_warmup_requests_run_on_every_signature(exported):
+  """assets.extra/tf_serving_warmup_requests: one valid PredictRequest per signature."""
+  from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=g-import-not-at-top
+  _, _, path, loaded = exported
+  records = list(tf.data.TFRecordDataset(os.path.join(path, export.WARMUP_PATH)))
+  requests = [prediction_log_pb2.PredictionLog.FromString(r.numpy()).predict_log.request
+              for r in records]
+  names = [r.model_spec.signature_name for r in requests]
+  assert sorted(names) == sorted(set(loaded.signatures) - {'serving_default'})
+  for request in requests:
+    outputs = loaded.signatures[request.model_spec.signature_name](
+        **{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
+    image = next(iter(outputs.values())).numpy()
+    assert image.shape[0] == 1
+  with open(os.path.join(path, export.METADATA_PATH)) as f:
+    assert json.load(f)['warmup_requests'] == len(requests) == 4
+
+
 @pytest.mark.parametrize('direction', DIRECTIONS)
 def test_float_signature_equals_model(exported, direction):
   model, _, _, loaded = exported

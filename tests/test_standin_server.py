@@ -5,6 +5,7 @@ import io
 import os
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from tensorflow_serving.apis import get_model_metadata_pb2
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from tfi2i import export
@@ -262,6 +264,27 @@ def test_bad_connections_leave_the_server_serving(server):
       s.shutdown(socket.SHUT_WR)
       s.recv(65536)
   assert requests.get(_url(server), timeout=30).status_code == 200
+
+
+def test_warmup_requests_are_replayed_at_load(server, exported, tmp_path):
+  # tfi2i's export writes one warm-up request per signature (serving_default excluded).
+  assert server.models[MODEL].versions[1].warmup_requests == 4
+  base, _ = exported
+  broken = tmp_path / 'broken'
+  shutil.copytree(base, broken)
+  warmup = broken / '1' / 'assets.extra' / 'tf_serving_warmup_requests'
+  with tf.io.TFRecordWriter(str(warmup)) as writer:  # a request the graph refuses
+    request = predict_pb2.PredictRequest()
+    request.model_spec.signature_name = 'a_to_b_bytes'
+    request.inputs['images'].CopyFrom(tf.make_tensor_proto([b'not an image']))
+    writer.write(prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
+  with pytest.raises(standin_server.StartupError, match='Failed to warm up model m version 1'):
+    standin_server.start(model_name='m', model_base_path=str(broken))
+  skipped = standin_server.start(model_name='m', model_base_path=str(broken),
+                                 enable_model_warmup=False)
+  assert skipped.models['m'].versions[1].warmup_requests == 0
+  skipped.stop()
 
 
 def test_start_fails_naming_the_model_and_path(tmp_path, capsys):

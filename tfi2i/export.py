@@ -64,7 +64,9 @@ one message everywhere. A file with a valid header but corrupt data fails with t
 decoder's own error.
 
 Metadata: `<version>/assets.extra/tfi2i.json` (model class, recipe, checkpoint step, size
-multiple, signatures, versions); TF Serving ignores `assets.extra`.
+multiple, signatures, versions). Warm-up: `<version>/assets.extra/tf_serving_warmup_requests`
+holds one small PredictRequest per signature (a gray 64 px image), which TF Serving replays
+when it loads the version (--enable_model_warmup, on by default).
 
 Precision: `export_workdir` rebuilds the model under the float32 policy whatever
 `train.precision` was (the checkpointed weights are float32 either way), so the exported
@@ -79,7 +81,9 @@ import shutil
 import sys
 
 from absl import flags
+from absl import logging
 import keras
+import numpy as np
 import tensorflow as tf
 
 import tfi2i
@@ -89,6 +93,8 @@ from tfi2i.models.base import as_endpoint
 MAX_SIDE = 4096  # largest height or width the signatures accept
 PRECISIONS = ('float32', 'mixed_bfloat16')  # Keras dtype policies an export may compute in
 METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')
+WARMUP_PATH = os.path.join('assets.extra', 'tf_serving_warmup_requests')
+WARMUP_SIDE = 64  # height and width of the warm-up images
 BYTES_SUFFIX = '_bytes'
 # TF Serving's REST API writes a string output as {"b64": ...} only when its name ends
 # in '_bytes' (otherwise as a JSON string, which binary PNG data is not).
@@ -253,6 +259,50 @@ def _describe(concrete):
   return {'inputs': inputs, 'outputs': outputs}
 
 
+def warmup_inputs(concrete) -> dict:
+  """{input name: NumPy value} of one small valid call of a signature (concrete function):
+  a gray WARMUP_SIDE px image (float, or a PNG for string inputs), other inputs with their
+  declared shape (unknown dimensions 1) filled with zeros, integer scalars with 1."""
+  args, kwargs = concrete.structured_input_signature
+  specs = dict(kwargs) or {spec.name: spec for spec in args}
+  inputs = {}
+  for name, spec in specs.items():
+    if name == 'images' and spec.dtype == tf.string:
+      png = tf.io.encode_png(tf.fill([WARMUP_SIDE, WARMUP_SIDE, 3], tf.constant(128, tf.uint8)))
+      inputs[name] = np.array([png.numpy()], dtype=object)
+    elif name == 'images':
+      inputs[name] = np.zeros([1, WARMUP_SIDE, WARMUP_SIDE, 3], np.float32)
+    else:
+      shape = [1 if d is None else d for d in spec.shape.as_list()]
+      fill = 1 if spec.dtype.is_integer and not shape else 0
+      inputs[name] = np.full(shape, fill, spec.dtype.as_numpy_dtype)
+  return inputs
+
+
+def write_warmup_requests(path: str, signatures: dict) -> int:
+  """Writes TF Serving's warm-up file (assets.extra/tf_serving_warmup_requests: a TFRecord of
+  PredictionLog, one PredictRequest per signature, replayed by the server when it loads the
+  version, so the first real request does not pay for graph optimisation). Returns the
+  number of requests; 0 (no file) without tensorflow-serving-api installed."""
+  try:
+    from tensorflow_serving.apis import predict_pb2  # pylint: disable=import-outside-toplevel
+    from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    logging.info('tensorflow-serving-api is not installed: no warm-up requests written')
+    return 0
+  with tf.io.TFRecordWriter(path) as writer:
+    for name, concrete in signatures.items():
+      request = predict_pb2.PredictRequest()
+      request.model_spec.signature_name = name
+      for key, value in warmup_inputs(concrete).items():
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(
+            value, dtype=tf.string if value.dtype == object else None))
+      log = prediction_log_pb2.PredictionLog(
+          predict_log=prediction_log_pb2.PredictLog(request=request))
+      writer.write(log.SerializeToString())
+  return len(signatures)
+
+
 def existing_versions(export_base: str) -> list[int]:
   """Integer version folders under export_base, sorted (TF Serving's notion of a version)."""
   if not os.path.isdir(export_base):
@@ -323,6 +373,9 @@ def export_model(model, export_base: str, *, version: int | None = None,
   try:
     tf.saved_model.save(root, tmp, signatures=signatures)
     os.makedirs(os.path.join(tmp, 'assets.extra'), exist_ok=True)
+    info['warmup_requests'] = write_warmup_requests(
+        os.path.join(tmp, WARMUP_PATH), {k: c for k, c in signatures.items()
+                                         if k != 'serving_default'})
     with open(os.path.join(tmp, METADATA_PATH), 'w') as f:
       json.dump(info, f, indent=2, sort_keys=True, default=str)
     if os.path.exists(final):  # someone else exported this version meanwhile
