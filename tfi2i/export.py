@@ -89,6 +89,7 @@ import tensorflow as tf
 import tfi2i
 from tfi2i import cli as cli_lib
 from tfi2i.models.base import as_endpoint
+from tfi2i.versions import version_folders
 
 MAX_SIDE = 4096  # largest height or width the signatures accept
 PRECISIONS = ('float32', 'mixed_bfloat16')  # Keras dtype policies an export may compute in
@@ -304,11 +305,10 @@ def write_warmup_requests(path: str, signatures: dict) -> int:
 
 
 def existing_versions(export_base: str) -> list[int]:
-  """Integer version folders under export_base, sorted (TF Serving's notion of a version)."""
-  if not os.path.isdir(export_base):
-    return []
-  return sorted(int(n) for n in os.listdir(export_base)
-                if n.isascii() and n.isdigit() and os.path.isdir(os.path.join(export_base, n)))
+  """Integer version folders under export_base, sorted (TF Serving's notion of a version),
+  complete or not: a version number is taken once its folder exists."""
+  complete, incomplete = version_folders(export_base)
+  return sorted(complete + incomplete)
 
 
 def export_model(model, export_base: str, *, version: int | None = None,

@@ -36,6 +36,8 @@ import tensorflow as tf
 
 from tfi2i import cli as cli_lib
 from tfi2i.data import images as image_io
+from tfi2i.versions import has_saved_model
+from tfi2i.versions import version_folders
 
 LATEST_ALIAS = 'latest'
 OUTPUT_KEY = 'output'
@@ -54,21 +56,16 @@ class TranslateResult:
   translated: int = 0  # inputs translated
 
 
-def _has_saved_model(path):
-  return os.path.isfile(os.path.join(path, 'saved_model.pb'))
-
-
 def resolve_model_dir(path: str) -> str:
   """A version folder from a version folder, an export base, or `BASE/latest`."""
   path = os.path.abspath(os.path.expanduser(str(path)))
-  if _has_saved_model(path):
+  if has_saved_model(path):
     return path
   if not os.path.isdir(path):
     if os.path.basename(path) == LATEST_ALIAS and os.path.isdir(os.path.dirname(path)):
       return resolve_model_dir(os.path.dirname(path))
     raise FileNotFoundError(f'model folder does not exist: {path}')
-  versions = sorted(int(n) for n in os.listdir(path)
-                    if n.isascii() and n.isdigit() and _has_saved_model(os.path.join(path, n)))
+  versions = version_folders(path)[0]
   if not versions:
     raise FileNotFoundError(
         f'no SavedModel in {path}: expected {path}/saved_model.pb or integer version '
@@ -112,15 +109,16 @@ def load_signature(model_dir: str, direction: str, loaded=None):
   SavedModel of that folder when the caller has it already)."""
   model_dir = resolve_model_dir(model_dir)
   loaded = loaded or tf.saved_model.load(model_dir)
-  if direction not in loaded.signatures:
-    raise ValueError(unknown_signature_message(direction, model_dir, loaded.signatures))
+  _check_signature(direction, loaded.signatures, model_dir)
   return model_dir, loaded.signatures[direction]
 
 
-def unknown_signature_message(name, where, signatures) -> str:
-  available = sorted(k for k in signatures if k != 'serving_default')
-  return (f'unknown signature {name!r} for the model in {where}; '
-          f'its signatures: {", ".join(available)}')
+def _check_signature(name, signatures, where):
+  """A ValueError listing `signatures` (names) unless `name` is one of them."""
+  if name not in signatures:
+    available = sorted(k for k in signatures if k != 'serving_default')
+    raise ValueError(f'unknown signature {name!r} for the model in {where}; '
+                     f'its signatures: {", ".join(available)}')
 
 
 class ModelCallError(Exception):
@@ -149,7 +147,8 @@ class LocalModel:
     return set(self._loaded.signatures)
 
   def call(self, name, inputs):
-    _, signature = load_signature(self.description, name, self._loaded)
+    _check_signature(name, self._loaded.signatures, self.description)
+    signature = self._loaded.signatures[name]
     try:
       outputs = signature(**{k: tf.constant(v) for k, v in inputs.items()})
     except tf.errors.OpError as e:
@@ -183,8 +182,7 @@ class OnnxModel:
     return set(self._sessions)
 
   def call(self, name, inputs):
-    if name not in self._sessions:
-      raise ValueError(unknown_signature_message(name, self.description, self._sessions))
+    _check_signature(name, self._sessions, self.description)
     session = self._sessions[name]
     feed = {i.name: np.asarray(inputs[i.name], np.float32) for i in session.get_inputs()}
     try:
@@ -199,7 +197,7 @@ class OnnxModel:
 def open_model(path: str):
   """OnnxModel for a .onnx file or a folder of them, else LocalModel (a SavedModel)."""
   path = os.path.abspath(os.path.expanduser(str(path)))
-  if path.endswith('.onnx') or (os.path.isdir(path) and not _has_saved_model(path) and any(
+  if path.endswith('.onnx') or (os.path.isdir(path) and not has_saved_model(path) and any(
       n.endswith('.onnx') for n in os.listdir(path))):
     return OnnxModel(path)
   return LocalModel(path)
@@ -226,9 +224,7 @@ def _latent_inputs(model, direction, samples, seed, reference):
 
 
 def _require_signature(model, name):
-  names = model.signature_names()
-  if name not in names:
-    raise ValueError(unknown_signature_message(name, model.description, names))
+  _check_signature(name, model.signature_names(), model.description)
 
 
 def to_float(image_uint8):

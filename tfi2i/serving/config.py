@@ -56,6 +56,8 @@ from tensorflow_serving.config import file_system_storage_path_source_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 from tfi2i import cli as cli_lib
+from tfi2i.versions import SAVED_MODEL
+from tfi2i.versions import version_folders
 
 ServableVersionPolicy = (
     file_system_storage_path_source_pb2.FileSystemStoragePathSourceConfig.ServableVersionPolicy)
@@ -74,7 +76,6 @@ REST_TIMEOUT_MS = 600_000
 # compose file (or put a proxy in front) to serve other machines.
 PUBLISH_HOST = '127.0.0.1'
 SERVICE = 'tfserving'
-SAVED_MODEL = 'saved_model.pb'
 METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')  # as tfi2i.export.METADATA_PATH
 NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]*')
 NAME_RULE = "letters, digits, '_', '.' and '-', starting with a letter or digit"
@@ -179,25 +180,6 @@ def _as_policy(versions) -> ServableVersionPolicy:
 
 
 # Models on disk.
-
-def version_folders(export_base: str) -> tuple[list[int], list[int]]:
-  """(complete, incomplete) integer version folders of export_base, ascending.
-
-  A version folder has an all-digit name (tfi2i.export.existing_versions' rule, not
-  imported here because that module loads TensorFlow); it is complete when it holds
-  saved_model.pb.
-  """
-  complete, incomplete = [], []
-  try:
-    names = os.listdir(export_base)
-  except OSError:
-    return [], []
-  for n in names:
-    folder = os.path.join(export_base, n)
-    if n.isascii() and n.isdigit() and os.path.isdir(folder):
-      (complete if os.path.isfile(os.path.join(folder, SAVED_MODEL)) else incomplete).append(int(n))
-  return sorted(complete), sorted(incomplete)
-
 
 def is_workdir(path: str) -> bool:
   """Whether path is a training workdir (has recipe.json or export/), not an export base."""
