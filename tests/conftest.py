@@ -147,3 +147,22 @@ def tiny_data_cfg(**kw):
 def take(ds, n):
   """The first n batches of a dataset as dicts of NumPy arrays."""
   return [{k: v.numpy() for k, v in b.items()} for b in ds.take(n)]
+
+
+def check_seeded_stream(make, n, resume_at, codes):
+  """Checks a training stream `make(seed, start_step)` (a dataset of {'a', 'b'} batches):
+  the same seed gives the same n batches, resuming at each step of resume_at gives the next
+  two batches of the uninterrupted run, and seed 6 orders the files (`codes(batch)`)
+  differently from seed 5. Returns (the seed-5 batches, the seed-6 batches)."""
+  run = take(make(5, 0), n)
+  for x, y in zip(run, take(make(5, 0), n)):
+    np.testing.assert_array_equal(x['a'], y['a'])
+    np.testing.assert_array_equal(x['b'], y['b'])
+  for start in resume_at:
+    resumed = take(make(5, start), 2)
+    for k in range(2):
+      np.testing.assert_array_equal(resumed[k]['a'], run[start + k]['a'])
+      np.testing.assert_array_equal(resumed[k]['b'], run[start + k]['b'])
+  other = take(make(6, 0), n)
+  assert [codes(x) for x in run] != [codes(x) for x in other]
+  return run, other

@@ -2,6 +2,7 @@
 import logging
 import os
 
+from conftest import check_seeded_stream
 from conftest import take as _take
 from conftest import tiny_data_cfg as _cfg
 from conftest import code_value
@@ -128,18 +129,11 @@ def test_epoch_size_and_order(aligned_root):
 def test_same_seed_same_stream_and_resume(aligned_root):
   root, _ = aligned_root
   cfg = _cfg(root=root)
-  run = _take(data.paired_dataset(cfg, batch_size=2, seed=5)[0], 6)
-  again = _take(data.paired_dataset(cfg, batch_size=2, seed=5)[0], 6)
-  for x, y in zip(run, again):
-    np.testing.assert_array_equal(x['a'], y['a'])
-    np.testing.assert_array_equal(x['b'], y['b'])
-  for start in (2, 3):  # batch 2 = samples 4, 5: across the end of epoch 0
-    resumed = _take(data.paired_dataset(cfg, batch_size=2, seed=5, start_step=start)[0], 2)
-    for k in range(2):
-      np.testing.assert_array_equal(resumed[k]['a'], run[start + k]['a'])
-      np.testing.assert_array_equal(resumed[k]['b'], run[start + k]['b'])
-  other = _take(data.paired_dataset(cfg, batch_size=2, seed=6)[0], 6)
-  assert [_codes(x, 'a') for x in run] != [_codes(x, 'a') for x in other]
+  check_seeded_stream(
+      lambda seed, start: data.paired_dataset(cfg, batch_size=2, seed=seed,
+                                              start_step=start)[0],
+      6, (2, 3),  # batch 2 = samples 4, 5: across the end of epoch 0
+      lambda batch: _codes(batch, 'a'))
 
 
 def test_corrupt_file_fails_or_is_skipped(aligned_root, caplog):
