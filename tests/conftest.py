@@ -144,6 +144,19 @@ def tiny_data_cfg(**kw):
   return c
 
 
+def free_ports(n):
+  """n distinct free TCP ports on 127.0.0.1 (all bound at once, then released)."""
+  import socket  # pylint: disable=g-import-not-at-top
+  sockets = [socket.socket() for _ in range(n)]
+  try:
+    for s in sockets:
+      s.bind(('127.0.0.1', 0))
+    return [s.getsockname()[1] for s in sockets]
+  finally:
+    for s in sockets:
+      s.close()
+
+
 def take(ds, n):
   """The first n batches of a dataset as dicts of NumPy arrays."""
   return [{k: v.numpy() for k, v in b.items()} for b in ds.take(n)]

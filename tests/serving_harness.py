@@ -2,11 +2,11 @@
 127.0.0.1 for tests and benchmarks; both take the same flags."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
+from conftest import free_ports
 import requests
 
 STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'standin_server.py')
@@ -14,18 +14,12 @@ REAL_SERVER = shutil.which('tensorflow_model_server')
 START_TIMEOUT = 180  # seconds until every model is AVAILABLE
 
 
-def free_port():
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
-
-
 class Server:
   """A model server process (stand-in or real) on 127.0.0.1 with free ports."""
 
   def __init__(self, kind, config_path, models, log_path):
     self.kind, self.models = kind, models
-    self.grpc_port, self.rest_port = free_port(), free_port()
+    self.grpc_port, self.rest_port = free_ports(2)
     argv = [sys.executable, STANDIN] if kind == 'standin' else [REAL_SERVER]
     argv += [f'--port={self.grpc_port}', f'--rest_api_port={self.rest_port}',
              f'--model_config_file={config_path}']

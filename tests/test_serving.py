@@ -5,12 +5,12 @@ the SavedModels) and, when `tensorflow_model_server` is on PATH, also the real o
 with the same flags and the models.config written by tfi2i.serving.config.
 """
 import base64
-import io
 import json
 import os
 import types
 
 from conftest import build_both_directions
+from conftest import free_ports
 from conftest import perturb
 from conftest import TINY_BICYCLE
 from conftest import TINY_CYCLEGAN
@@ -31,7 +31,6 @@ from tfi2i.models import Pix2Pix
 from tfi2i.serving import client as client_lib
 from tfi2i.serving import config as config_lib
 
-from serving_harness import free_port
 from serving_harness import REAL_SERVER
 from serving_harness import Server
 
@@ -42,10 +41,7 @@ SERVERS = [
 ]
 
 
-def _png(array):
-  buf = io.BytesIO()
-  Image.fromarray(array).save(buf, format='PNG')
-  return buf.getvalue()
+_png = client_lib.encode_png
 
 
 def _image(h, w, seed):
@@ -228,7 +224,7 @@ def test_row_format_with_b64(server):
 
 
 def test_client_reports_unreachable_server(tmp_path, inputs, capsys):
-  port = free_port()  # nothing listens there
+  port, = free_ports(1)  # nothing listens there
   for protocol in ('rest', 'grpc'):
     with client_lib.Client(f'127.0.0.1:{port}', 'cyclegan', protocol=protocol,
                            timeout=5) as client:

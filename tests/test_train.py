@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+from conftest import free_ports
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -216,23 +217,12 @@ print('LOGS', result.logs)
 '''
 
 
-def _free_ports(n):
-  import socket
-  sockets = [socket.socket() for _ in range(n)]
-  for s in sockets:
-    s.bind(('127.0.0.1', 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 def test_two_local_workers_give_the_same_update_as_one_process(tiny_root, tmp_path):
   """MultiWorkerMirroredStrategy with two worker processes on 127.0.0.1 (one CPU replica
   each, global batch 2) == one process on the same global batch; only the chief writes."""
   script = tmp_path / 'worker.py'
   script.write_text(MULTI_WORKER_SCRIPT)
-  cluster = ','.join(f'127.0.0.1:{p}' for p in _free_ports(2))
+  cluster = ','.join(f'127.0.0.1:{p}' for p in free_ports(2))
   workdir = str(tmp_path / 'multi')
   procs = [subprocess.Popen([sys.executable, str(script), os.path.dirname(__file__), tiny_root,
                              str(i), cluster, workdir], stdout=subprocess.PIPE,
