@@ -231,6 +231,24 @@ def default_cache_dir() -> str:
   return os.path.join(base, 'tfi2i')
 
 
+def add_cache_dir_flag(parser):
+  parser.add_argument('--cache_dir', default='', help='where to unpack the package '
+                      '(default $XDG_CACHE_HOME/tfi2i or ~/.cache/tfi2i)')
+
+
+def write_and_report(out, make) -> int:
+  """Runs `make()` (which writes demo data to `out` and returns {split: count}), prints the
+  counts or the DataError; returns the exit status."""
+  logging.set_verbosity(logging.INFO)
+  try:
+    counts = make()
+  except DataError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  print(f'{out}: ' + ', '.join(f'{k} {v}' for k, v in counts.items()))
+  return 0
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--out', default='data/demo',
@@ -238,17 +256,10 @@ def main(argv=None) -> int:
   parser.add_argument('--day', default='', help='a day image to use instead of the package map')
   parser.add_argument('--night', default='',
                       help='a night image to use instead of the package map')
-  parser.add_argument('--cache_dir', default='', help='where to unpack the package '
-                      '(default $XDG_CACHE_HOME/tfi2i or ~/.cache/tfi2i)')
+  add_cache_dir_flag(parser)
   args = parser.parse_args(argv)
-  logging.set_verbosity(logging.INFO)
-  try:
-    counts = make_demo(args.out, args.day, args.night, args.cache_dir)
-  except DataError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
-  print(f'{args.out}: ' + ', '.join(f'{k} {v}' for k, v in counts.items()))
-  return 0
+  return write_and_report(
+      args.out, lambda: make_demo(args.out, args.day, args.night, args.cache_dir))
 
 
 if __name__ == '__main__':

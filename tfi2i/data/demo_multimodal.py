@@ -385,19 +385,11 @@ def main(argv=None) -> int:
                       help='test stride (default stride // 2)')
   parser.add_argument('--seed', type=int, default=0, help='seeds the angle of each tile')
   parser.add_argument('--day', default='', help='an image to use instead of the package map')
-  parser.add_argument('--cache_dir', default='', help='where to unpack the package '
-                      '(default $XDG_CACHE_HOME/tfi2i or ~/.cache/tfi2i)')
+  demo.add_cache_dir_flag(parser)
   args = parser.parse_args(argv)
-  logging.set_verbosity(logging.INFO)
-  try:
-    layout = default_layout(args.size, args.stride, args.test_stride)
-    counts = make_multimodal_demo(args.out, args.day, args.cache_dir, seed=args.seed,
-                                  layout=layout)
-  except DataError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
-  print(f'{args.out}: ' + ', '.join(f'{k} {v}' for k, v in counts.items()))
-  return 0
+  return demo.write_and_report(args.out, lambda: make_multimodal_demo(
+      args.out, args.day, args.cache_dir, seed=args.seed,
+      layout=default_layout(args.size, args.stride, args.test_stride)))
 
 
 if __name__ == '__main__':
