@@ -253,21 +253,24 @@ def _describe(concrete):
       return [s.dtype.name, None]  # unknown rank: documented in the module docstring
     return [s.dtype.name, [d if d is not None else -1 for d in s.shape.as_list()]]
 
-  inputs = {s.name: spec(s) for s in concrete.structured_input_signature[1].values()}
-  if not inputs:
-    inputs = {s.name: spec(s) for s in concrete.structured_input_signature[0]}
+  inputs = {name: spec(s) for name, s in _input_specs(concrete).items()}
   outputs = {k: spec(v) for k, v in concrete.structured_outputs.items()}
   return {'inputs': inputs, 'outputs': outputs}
+
+
+def _input_specs(concrete) -> dict:
+  """{input name: TensorSpec} of a concrete function, whether its inputs are keyword ones (a
+  loaded signature) or positional ones named by their specs (the traced tf.functions)."""
+  args, kwargs = concrete.structured_input_signature
+  return {s.name: s for s in kwargs.values()} or {s.name: s for s in args}
 
 
 def warmup_inputs(concrete) -> dict:
   """{input name: NumPy value} of one small valid call of a signature (concrete function):
   a gray WARMUP_SIDE px image (float, or a PNG for string inputs), other inputs with their
   declared shape (unknown dimensions 1) filled with zeros, integer scalars with 1."""
-  args, kwargs = concrete.structured_input_signature
-  specs = dict(kwargs) or {spec.name: spec for spec in args}
   inputs = {}
-  for name, spec in specs.items():
+  for name, spec in _input_specs(concrete).items():
     if name == 'images' and spec.dtype == tf.string:
       png = tf.io.encode_png(tf.fill([WARMUP_SIDE, WARMUP_SIDE, 3], tf.constant(128, tf.uint8)))
       inputs[name] = np.array([png.numpy()], dtype=object)
