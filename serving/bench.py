@@ -2,21 +2,21 @@
 REST and gRPC, next to the official PyTorch generator's eval speed.
 
   .venv/bin/python serving/bench.py [--recipe=recipes/cyclegan.py | --workdir=DIR]
-      [--size=256] [--requests=10] [--warmup=2] [--server=standin|real]
+      [--size=256] [--requests=10] [--warmup=2] [--server=devserver|real]
 
 --recipe builds the recipe's model with its initial weights (speed does not depend on the
 weights); --workdir restores its latest checkpoint. The model is exported to a temporary
 folder, then each way of running it translates the same random image (batch 1) `--warmup`
-times untimed and `--requests` times timed, one request after the other. The server is the
-test stand-in (tests/standin_server.py, which runs the SavedModel in a Python process) or,
-with --server=real, `tensorflow_model_server` from PATH; the client is
-tfi2i.serving.client in this process. Run nothing else on the machine while it measures.
+times untimed and `--requests` times timed, one request after the other. The server
+(started by tfi2i.serving.launch) is tfi2i's development server (tfi2i.serving.devserver,
+which runs the SavedModel in a Python process) or, with --server=real,
+`tensorflow_model_server` from PATH; the client is tfi2i.serving.client in this process.
+Run nothing else on the machine while it measures.
 """
 import argparse
 import io
 import os
 import statistics
-import sys
 import tempfile
 import time
 
@@ -24,8 +24,6 @@ import numpy as np
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 # Official PyTorch generators, eval mode, batch 1, fp32, 2 threads, on this machine kind
 # (../shared/bench/README.md; images/s).
@@ -76,7 +74,7 @@ def main():
   parser.add_argument('--size', type=int, default=256)
   parser.add_argument('--requests', type=int, default=10)
   parser.add_argument('--warmup', type=int, default=2)
-  parser.add_argument('--server', choices=['standin', 'real'], default='standin')
+  parser.add_argument('--server', choices=['devserver', 'real'], default='devserver')
   parser.add_argument('--signature', default=None, help='Endpoint (default: the first).')
   parser.add_argument('--precision', default='float32', choices=['float32', 'mixed_bfloat16'],
                       help='Compute precision of the export (tfi2i.export --precision).')
@@ -90,7 +88,7 @@ def main():
   from tfi2i import onnx_export  # pylint: disable=import-outside-toplevel
   from tfi2i.serving import client as client_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.serving import config as config_lib  # pylint: disable=import-outside-toplevel
-  import serving_harness  # pylint: disable=import-outside-toplevel
+  from tfi2i.serving import launch  # pylint: disable=import-outside-toplevel
 
   model, source = _build(args)
   name = args.signature or next(iter(model.translation_endpoints()))
@@ -139,8 +137,7 @@ def main():
 
   config_path = os.path.join(work, 'models.config')
   config_lib.write_config({'bench': base}, config_path)
-  server = serving_harness.Server(args.server, config_path, ['bench'],
-                                  os.path.join(work, 'server.log'))
+  server = launch.Server(args.server, config_path, ['bench'], os.path.join(work, 'server.log'))
   try:
     for protocol in ('rest', 'grpc'):
       with client_lib.Client(server.address(protocol), 'bench', protocol=protocol,

@@ -4,7 +4,8 @@
 
 1. writes `WORKDIR/serving/models.config` for the demo's export (tfi2i.serving.config);
 2. starts a model server with it on 127.0.0.1: `tensorflow_model_server` when it is on
-   PATH, else the test stand-in (tests/standin_server.py; same flags, same APIs);
+   PATH, else tfi2i's development server (tfi2i.serving.devserver; same flags, same APIs),
+   started by tfi2i.serving.launch;
 3. translates DATA/testA (a_to_b) and DATA/testB (b_to_a) through tfi2i.serving.client
    over REST and over gRPC (PNGs to the _bytes signatures) and over gRPC with --float,
    into `WORKDIR/served/<how>/<direction>/`, and compares every PNG with tfi2i.translate's
@@ -19,10 +20,6 @@ import sys
 
 import numpy as np
 from PIL import Image
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 DIRECTIONS = (('a_to_b', 'testA'), ('b_to_a', 'testB'))
 
@@ -42,7 +39,7 @@ def main():
   from tfi2i import translate  # pylint: disable=import-outside-toplevel
   from tfi2i.serving import client as client_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.serving import config as config_lib  # pylint: disable=import-outside-toplevel
-  import serving_harness  # pylint: disable=import-outside-toplevel
+  from tfi2i.serving import launch  # pylint: disable=import-outside-toplevel
 
   workdir = os.path.abspath(args.workdir)
   export_base = os.path.join(workdir, 'export')
@@ -53,10 +50,9 @@ def main():
   os.makedirs(folder, exist_ok=True)
   config_path = os.path.join(folder, 'models.config')
   config_lib.write_config({'demo': export_base}, config_path)
-  kind = 'real' if serving_harness.REAL_SERVER else 'standin'
+  kind = 'real' if launch.REAL_SERVER else 'devserver'
   print(f'1. {config_path} written; starting the {kind} server ...', flush=True)
-  server = serving_harness.Server(kind, config_path, ['demo'],
-                                  os.path.join(folder, f'{kind}.log'))
+  server = launch.Server(kind, config_path, ['demo'], os.path.join(folder, f'{kind}.log'))
   ok = True
   try:
     print(f'2. serving: gRPC {server.grpc_address}, REST {server.rest}', flush=True)

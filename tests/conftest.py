@@ -5,6 +5,9 @@ import numpy as np
 from PIL import Image
 import pytest
 
+# free_ports(n) for the tests is the product's (tfi2i.serving.launch), re-exported here.
+from tfi2i.serving.launch import free_ports  # pylint: disable=unused-import
+
 
 def code_value(i: int) -> int:
   """Red value that identifies image i of make_image_folder (i < 31)."""
@@ -142,19 +145,6 @@ def tiny_data_cfg(**kw):
   for k, v in kw.items():
     setattr(c, k, v)
   return c
-
-
-def free_ports(n):
-  """n distinct free TCP ports on 127.0.0.1 (all bound at once, then released)."""
-  import socket  # pylint: disable=g-import-not-at-top
-  sockets = [socket.socket() for _ in range(n)]
-  try:
-    for s in sockets:
-      s.bind(('127.0.0.1', 0))
-    return [s.getsockname()[1] for s in sockets]
-  finally:
-    for s in sockets:
-      s.close()
 
 
 def take(ds, n):

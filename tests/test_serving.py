@@ -1,8 +1,9 @@
 """Serving over TF Serving's real protocols: tfi2i.serving.client against a server process.
 
-The server is the stand-in (tests/standin_server.py: TF Serving's REST and gRPC APIs over
-the SavedModels) and, when `tensorflow_model_server` is on PATH, also the real one, started
-with the same flags and the models.config written by tfi2i.serving.config.
+The server is tfi2i's development server (tfi2i.serving.devserver: TF Serving's REST and gRPC
+APIs over the SavedModels) and, when `tensorflow_model_server` is on PATH, also the real one,
+both started by tfi2i.serving.launch with the same flags and the models.config written by
+tfi2i.serving.config.
 """
 import base64
 import json
@@ -30,12 +31,11 @@ from tfi2i.models import CycleGAN
 from tfi2i.models import Pix2Pix
 from tfi2i.serving import client as client_lib
 from tfi2i.serving import config as config_lib
-
-from serving_harness import REAL_SERVER
-from serving_harness import Server
+from tfi2i.serving.launch import REAL_SERVER
+from tfi2i.serving.launch import Server
 
 SERVERS = [
-    'standin',
+    'devserver',
     pytest.param('real', marks=pytest.mark.skipif(
         REAL_SERVER is None, reason='tensorflow_model_server is not on PATH')),
 ]

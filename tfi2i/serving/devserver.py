@@ -1,13 +1,19 @@
-"""A stand-in for TensorFlow Serving's model server (`tensorflow_model_server`), for tests only.
+"""tfi2i's development model server: TensorFlow Serving's REST and gRPC APIs over SavedModels.
 
-The real binary cannot be installed everywhere the tests run, so tests can start this instead,
-with the same flags, and talk to it as they would to TF Serving:
+For local development, demos and tests where the real TF Serving binary
+(`tensorflow_model_server`, or its Docker image) is not available. It is not meant for
+production: it runs the SavedModels in one Python process, without batching, file-system
+polling or monitoring; serve with TF Serving there (`python -m tfi2i.serving.config` writes
+its model config and a Docker Compose file). It takes the same flags as
+tensorflow_model_server and answers as TF Serving does, so clients (tfi2i.serving.client)
+work against either:
 
-  python tests/standin_server.py --port=8500 --rest_api_port=8501 \\
+  python -m tfi2i.serving.devserver --port=8500 --rest_api_port=8501 \\
       (--model_config_file=PATH | --model_name=NAME --model_base_path=PATH)
 
 or in-process: `server = start(model_base_path=..., model_name=...)`, then `server.grpc_port`,
-`server.rest_port` and `server.stop()`.
+`server.rest_port` and `server.stop()`. tfi2i.serving.launch starts it (or the real binary)
+as a subprocess and waits until the models are available.
 
 What it mirrors (behaviour and error texts read from TF Serving's sources):
   * Model config: a text-format ModelServerConfig (model_config_list only; base paths must
@@ -34,7 +40,7 @@ What it mirrors (behaviour and error texts read from TF Serving's sources):
 Where it differs on purpose:
   * Port 0 (either flag) picks a free port, and the REST server always runs (TF Serving turns
     REST off for --rest_api_port=0); both listen on 127.0.0.1 only. Once serving, one line
-    `STANDIN READY grpc=<port> rest=<port>` goes to stdout.
+    `DEVSERVER READY grpc=<port> rest=<port>` goes to stdout.
   * No file-system polling: versions are fixed at start-up. A missing base path, or no
     servable version under it, is an error at start-up (exit status 1) instead of a server
     that waits for versions to appear.
@@ -74,13 +80,13 @@ from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 from tensorflow_serving.config import model_server_config_pb2
 
-logger = logging.getLogger('standin')
+logger = logging.getLogger('tfi2i.serving.devserver')
 
 DEFAULT_SIGNATURE = 'serving_default'
 MAX_REQUEST_BYTES = 64 << 20  # REST bodies above this get 413
 GRPC_MAX_MESSAGE = 2**31 - 1  # TF Serving's gRPC message limit (kint32max)
 GRPC_ERROR_LIMIT = 1024  # TF Serving truncates gRPC error messages to this many characters
-READY_LINE = 'STANDIN READY grpc={grpc} rest={rest}'
+READY_LINE = 'DEVSERVER READY grpc={grpc} rest={rest}'
 SERVE_TAG = 'serve'
 PREDICT_METHODS = ('tensorflow/serving/predict', 'tensorflow/serving/classify',
                    'tensorflow/serving/regress')
@@ -226,7 +232,7 @@ def read_config(model_config_file=None, model_name=None, model_base_path=None):
                        'server_options.model_config_file are empty!')
   kind = config.WhichOneof('config')
   if kind == 'custom_model_config':
-    raise StartupError('custom_model_config is not supported by the stand-in')
+    raise StartupError('custom_model_config is not supported by the development server')
   names = set()
   for model in config.model_config_list.config:
     if model.name in names:
@@ -1019,7 +1025,7 @@ class ServerCore:
         return 200, self.rest_predict(name, version, label, body)
       if method == 'POST' and match and match.group(4) in ('classify', 'regress'):
         raise ServingError(Code.UNIMPLEMENTED,
-                           f'{match.group(4)} is not supported by the stand-in server')
+                           f'{match.group(4)} is not supported by the development server')
       if method == 'GET' and match:
         if match.group(4) == 'metadata':
           return 200, self.rest_metadata(name, version, label)
@@ -1063,7 +1069,7 @@ class _Disconnected(Exception):
 
 class _RestHandler(http.server.BaseHTTPRequestHandler):
   protocol_version = 'HTTP/1.1'  # keep-alive, as TF Serving's libevent server
-  server_version = 'tfi2i-standin'
+  server_version = 'tfi2i-devserver'
   sys_version = ''
   timeout = 120  # an idle or stalled connection is closed after this many seconds
   # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
@@ -1206,7 +1212,7 @@ class _RestServer(http.server.ThreadingHTTPServer):
 
   def process_request(self, request, client_address):
     thread = threading.Thread(target=self.process_request_thread,
-                              args=(request, client_address), name='standin-rest-connection',
+                              args=(request, client_address), name='devserver-rest-connection',
                               daemon=True)
     with self._lock:
       self._connections[request] = thread
@@ -1275,7 +1281,7 @@ class _ModelService(model_service_pb2_grpc.ModelServiceServicer):
 # Starting and stopping
 
 class Server:
-  """A running stand-in: `grpc_port`, `rest_port`, `models`, and `stop()`."""
+  """A running development server: `grpc_port`, `rest_port`, `models`, and `stop()`."""
 
   def __init__(self, core, grpc_server, grpc_executor, grpc_port, rest_server, rest_thread):
     self.core = core
@@ -1330,7 +1336,7 @@ def start(model_config_file=None, model_name=None, model_base_path=None, grpc_po
   core = ServerCore(load_models(config, allow_version_labels_for_unavailable_models,
                                 enable_model_warmup))
   executor = concurrent.futures.ThreadPoolExecutor(max_workers=grpc_workers,
-                                                   thread_name_prefix='standin-grpc')
+                                                   thread_name_prefix='devserver-grpc')
   grpc_server = grpc.server(
       executor,
       options=[('grpc.max_send_message_length', GRPC_MAX_MESSAGE),
@@ -1356,7 +1362,7 @@ def start(model_config_file=None, model_name=None, model_base_path=None, grpc_po
     raise
   grpc_server.start()
   rest_thread = threading.Thread(target=rest_server.serve_forever, kwargs={'poll_interval': 0.2},
-                                 name='standin-rest', daemon=True)
+                                 name='devserver-rest', daemon=True)
   rest_thread.start()
   logger.info('Running gRPC ModelServer at %s:%d, REST at %s:%d', host, bound, host,
               rest_server.server_address[1])
@@ -1380,8 +1386,10 @@ def _bool_flag(text: str) -> bool:
 
 def _parse_args(argv):
   parser = argparse.ArgumentParser(
-      prog='standin_server.py', allow_abbrev=False,
-      description="A stand-in for tensorflow_model_server (tests only); same flags.")
+      prog='python -m tfi2i.serving.devserver', allow_abbrev=False,
+      description="tfi2i's development model server: TF Serving's REST and gRPC APIs over "
+                  "SavedModels, for development and tests, not production; the same flags "
+                  "as tensorflow_model_server.")
   parser.add_argument('--port', type=int, default=8500, help='gRPC port (0: a free port)')
   parser.add_argument('--rest_api_port', type=int, default=0, help='REST port (0: a free port)')
   parser.add_argument('--model_config_file', default='')
@@ -1402,10 +1410,10 @@ def main(argv=None) -> int:
   args = _parse_args(sys.argv[1:] if argv is None else argv)
   if not logging.getLogger().handlers:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format='standin %(levelname)s: %(message)s')
+                        format='devserver %(levelname)s: %(message)s')
   for name in _IGNORED_FLAGS:
     if getattr(args, name) is not None:
-      logger.info('--%s=%s is ignored by the stand-in', name, getattr(args, name))
+      logger.info('--%s=%s is ignored by the development server', name, getattr(args, name))
   stop = threading.Event()
   previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
   try:

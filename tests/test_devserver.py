@@ -1,8 +1,7 @@
-"""tests/standin_server.py, the TF Serving stand-in: REST and gRPC predict, status, metadata,
-TF Serving's error texts and codes, and the command line."""
+"""tfi2i.serving.devserver, the development server speaking TF Serving's APIs: REST and gRPC
+predict, status, metadata, TF Serving's error texts and codes, and the command line."""
 import base64
 import io
-import os
 import queue
 import re
 import shutil
@@ -17,7 +16,6 @@ import numpy as np
 from PIL import Image
 import pytest
 import requests
-import standin_server
 import tensorflow as tf
 from tensorflow_serving.apis import get_model_metadata_pb2
 from tensorflow_serving.apis import get_model_status_pb2
@@ -27,6 +25,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from tfi2i import export
+from tfi2i.serving import devserver
 
 MODEL = 'tiny'
 SIGNATURES = {'a_to_b', 'a_to_b_bytes', 'b_to_a', 'b_to_a_bytes', 'serving_default'}
@@ -35,7 +34,7 @@ SIGNATURES = {'a_to_b', 'a_to_b_bytes', 'b_to_a', 'b_to_a_bytes', 'serving_defau
 @pytest.fixture(scope='module')
 def exported(tmp_path_factory):
   """(export base, SavedModel loaded in this process) of a tiny CycleGAN."""
-  base = str(tmp_path_factory.mktemp('standin_export'))
+  base = str(tmp_path_factory.mktemp('devserver_export'))
   _, path = export_tiny_cyclegan(base)
   return base, tf.saved_model.load(path)
 
@@ -43,7 +42,7 @@ def exported(tmp_path_factory):
 @pytest.fixture(scope='module')
 def server(exported):
   base, _ = exported
-  running = standin_server.start(model_name=MODEL, model_base_path=base)
+  running = devserver.start(model_name=MODEL, model_base_path=base)
   yield running
   running.stop()
 
@@ -279,22 +278,22 @@ def test_warmup_requests_are_replayed_at_load(server, exported, tmp_path):
     request.inputs['images'].CopyFrom(tf.make_tensor_proto([b'not an image']))
     writer.write(prediction_log_pb2.PredictionLog(
         predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
-  with pytest.raises(standin_server.StartupError, match='Failed to warm up model m version 1'):
-    standin_server.start(model_name='m', model_base_path=str(broken))
-  skipped = standin_server.start(model_name='m', model_base_path=str(broken),
-                                 enable_model_warmup=False)
+  with pytest.raises(devserver.StartupError, match='Failed to warm up model m version 1'):
+    devserver.start(model_name='m', model_base_path=str(broken))
+  skipped = devserver.start(model_name='m', model_base_path=str(broken),
+                            enable_model_warmup=False)
   assert skipped.models['m'].versions[1].warmup_requests == 0
   skipped.stop()
 
 
 def test_start_fails_naming_the_model_and_path(tmp_path, capsys):
   missing = str(tmp_path / 'missing')
-  with pytest.raises(standin_server.StartupError, match=f'base path {re.escape(missing)} for '
+  with pytest.raises(devserver.StartupError, match=f'base path {re.escape(missing)} for '
                                                         'servable m'):
-    standin_server.start(model_name='m', model_base_path=missing)
+    devserver.start(model_name='m', model_base_path=missing)
   empty = tmp_path / 'empty'
   (empty / '.tmp-1-99').mkdir(parents=True)
-  assert standin_server.main([f'--model_base_path={empty}', '--model_name=m', '--port=0']) == 1
+  assert devserver.main([f'--model_base_path={empty}', '--model_name=m', '--port=0']) == 1
   err = capsys.readouterr().err
   assert 'No versions of servable m found under base path' in err and str(empty) in err
 
@@ -305,10 +304,9 @@ def test_cli_prints_the_ready_line_and_stops_on_sigterm(exported, tmp_path):
   config.write_text('model_config_list {\n  config {\n    name: "cli"\n'
                     f'    base_path: "{base}"\n    model_platform: "tensorflow"\n'
                     '    model_version_policy { latest { num_versions: 1 } }\n  }\n}\n')
-  script = os.path.join(os.path.dirname(__file__), 'standin_server.py')
   with open(tmp_path / 'stderr.txt', 'w') as err:
     proc = subprocess.Popen(
-        [sys.executable, script, '--port=0', '--rest_api_port=0',
+        [sys.executable, '-m', 'tfi2i.serving.devserver', '--port=0', '--rest_api_port=0',
          f'--model_config_file={config}', '--file_system_poll_wait_seconds=1'],
         stdout=subprocess.PIPE, stderr=err, text=True)
   try:
@@ -318,7 +316,7 @@ def test_cli_prints_the_ready_line_and_stops_on_sigterm(exported, tmp_path):
       line = lines.get(timeout=90)
     except queue.Empty:
       line = ''
-    match = re.fullmatch(r'STANDIN READY grpc=(\d+) rest=(\d+)\n', line)
+    match = re.fullmatch(r'DEVSERVER READY grpc=(\d+) rest=(\d+)\n', line)
     assert match, f'{line!r}; stderr: {(tmp_path / "stderr.txt").read_text()[-2000:]}'
     rest = int(match.group(2))
     r = requests.get(f'http://127.0.0.1:{rest}/v1/models/cli', timeout=30)

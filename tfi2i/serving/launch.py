@@ -1,26 +1,57 @@
-"""Starting a TF Serving model server (the stand-in, or the real binary when on PATH) on
-127.0.0.1 for tests and benchmarks; both take the same flags."""
+"""Starting a TF Serving model server on 127.0.0.1 with free ports, for demos, benchmarks and
+tests: tfi2i's development server (tfi2i.serving.devserver, kind 'devserver') or the real
+`tensorflow_model_server` binary when it is on PATH (kind 'real'); both take the same flags.
+
+  server = Server('devserver', 'models.config', ['demo'], 'server.log')
+  ...  # server.rest, server.grpc_address, server.address('grpc' | 'rest')
+  server.stop()
+"""
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 
-from conftest import free_ports
 import requests
 
-STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'standin_server.py')
 REAL_SERVER = shutil.which('tensorflow_model_server')
 START_TIMEOUT = 180  # seconds until every model is AVAILABLE
+KINDS = ('devserver', 'real')
+
+
+def free_ports(n):
+  """n distinct free TCP ports on 127.0.0.1 (all bound at once, then released)."""
+  sockets = [socket.socket() for _ in range(n)]
+  try:
+    for s in sockets:
+      s.bind(('127.0.0.1', 0))
+    return [s.getsockname()[1] for s in sockets]
+  finally:
+    for s in sockets:
+      s.close()
+
+
+def server_argv(kind):
+  """The command (without flags) that starts a model server of this kind."""
+  if kind == 'devserver':
+    return [sys.executable, '-m', 'tfi2i.serving.devserver']
+  if kind == 'real':
+    if REAL_SERVER is None:
+      raise RuntimeError('tensorflow_model_server is not on PATH')
+    return [REAL_SERVER]
+  raise ValueError(f'unknown server kind {kind!r} (one of {", ".join(KINDS)})')
 
 
 class Server:
-  """A model server process (stand-in or real) on 127.0.0.1 with free ports."""
+  """A model server process (development server or real) on 127.0.0.1 with free ports,
+  started with the model config at config_path; returns once every model of `models` is
+  AVAILABLE (RuntimeError with the end of the log if it exits or is not ready in time)."""
 
   def __init__(self, kind, config_path, models, log_path):
     self.kind, self.models = kind, models
+    argv = server_argv(kind)
     self.grpc_port, self.rest_port = free_ports(2)
-    argv = [sys.executable, STANDIN] if kind == 'standin' else [REAL_SERVER]
     argv += [f'--port={self.grpc_port}', f'--rest_api_port={self.rest_port}',
              f'--model_config_file={config_path}']
     self.log_path = log_path
@@ -61,7 +92,7 @@ class Server:
       return f.read()[-3000:]
 
   def process_stats(self):
-    """(threads, open file descriptors, resident MB) of the server process."""
+    """(threads, open file descriptors, resident MB) of the server process (Linux)."""
     status = {}
     with open(f'/proc/{self.proc.pid}/status') as f:
       for line in f:
