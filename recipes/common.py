@@ -62,11 +62,38 @@ def train_config() -> ml_collections.ConfigDict:
   return t
 
 
-def schedule_config(n_epochs: int, n_epochs_decay: int) -> ml_collections.ConfigDict:
+def optimizer_config(names, *, lr: float, beta1: float, beta2: float, epsilon: float = 1e-8,
+                     weight_decay: float = 0.0,
+                     weight_decay_mode: str = 'coupled') -> ml_collections.ConfigDict:
+  """Adam settings shared by every optimizer of the model, and a section per optimizer
+  (`names`: the model's optimizer attributes) whose keys, when set, override the shared
+  ones for that optimizer only: --recipe.optimizer.d_optimizer.lr=1e-4."""
+  o = ml_collections.ConfigDict()
+  o.lr = lr  # the base learning rate (the schedule scales it)
+  o.beta1 = beta1
+  o.beta2 = beta2
+  o.epsilon = epsilon  # torch.optim.Adam's default eps (Keras' default is 1e-7)
+  o.weight_decay = weight_decay
+  # 'coupled': weight_decay * w is added to the gradient, as torch.optim.Adam(weight_decay=)
+  # does (an L2 term); 'decoupled': AdamW's decay of the weights (Keras' weight_decay).
+  o.weight_decay_mode = weight_decay_mode
+  types = {'lr': float, 'beta1': float, 'beta2': float, 'epsilon': float,
+           'weight_decay': float, 'weight_decay_mode': str}
+  for name in names:  # unset (None): the shared value
+    o[name] = ml_collections.ConfigDict(
+        {k: ml_collections.config_dict.placeholder(t) for k, t in types.items()})
+  return o
+
+
+def schedule_config(n_epochs: int = 0, n_epochs_decay: int = 0,
+                    policy: str = 'linear') -> ml_collections.ConfigDict:
   s = ml_collections.ConfigDict()
   # 'linear': constant lr for n_epochs, then linear decay to zero over n_epochs_decay
-  # (models/networks.py get_scheduler, lr_policy 'linear'); 'constant'.
-  s.policy = 'linear'
+  # (models/networks.py get_scheduler, lr_policy 'linear'; stepped once per epoch);
+  # 'linear_steps': constant until decay_start_step, then linear to zero at train.steps,
+  # stepped every step (U-GAT-IT's per-iteration decay); 'constant'.
+  s.policy = policy
   s.n_epochs = n_epochs
   s.n_epochs_decay = n_epochs_decay
+  s.decay_start_step = 0  # 'linear_steps' only; 0 = half of train.steps (U-GAT-IT)
   return s

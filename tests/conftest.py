@@ -132,7 +132,7 @@ def export_tiny_cyclegan(base, seed=0):
   """(model, version folder): a tiny CycleGAN with perturbed weights, exported under base."""
   from tfi2i import export  # pylint: disable=g-import-not-at-top
   from tfi2i.models import CycleGAN  # pylint: disable=g-import-not-at-top
-  model = build_both_directions(CycleGAN(model=TINY_CYCLEGAN))
+  model = build_both_directions(CycleGAN(**TINY_CYCLEGAN))
   perturb(model, seed)
   return model, export.export_model(model, str(base))
 

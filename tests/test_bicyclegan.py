@@ -17,7 +17,7 @@ def batch(n=2, seed=0):
 
 def compiled(model):
   model.compile(**{n: keras.optimizers.Adam(2e-4, beta_1=0.5) for n in model.optimizer_names})
-  model.build_for_training((128, 128, 3))
+  model.build_for_training(model.example_batch(1, 128, 128))
   return model
 
 
@@ -38,7 +38,7 @@ def changed_fraction(model, names, step):
     ('pix2pix_noise', ('generator', 'disc'), ('encoder', 'disc2'), {'gen_gan', 'gen_l1', 'disc'}),
 ])
 def test_each_variant_updates_exactly_its_networks(variant, trained, absent, terms):
-  model = compiled(BicycleGAN(model=dict(TINY, variant=variant)))
+  model = compiled(BicycleGAN(**dict(TINY, variant=variant)))
   for name in absent:
     assert getattr(model, name) is None
   frac, logs = changed_fraction(model, trained, lambda: model.train_step(batch()))
@@ -54,7 +54,7 @@ def test_each_variant_updates_exactly_its_networks(variant, trained, absent, ter
 
 def test_latent_regression_updates_the_generator_not_the_encoder():
   loss = dict(lambda_l1=0.0, lambda_gan=0.0, lambda_gan2=0.0, lambda_kl=0.0, lambda_z=0.5)
-  model = compiled(BicycleGAN(model=dict(TINY, variant='bicycle'), loss=loss))
+  model = compiled(BicycleGAN(**dict(TINY, variant='bicycle'), **loss))
   frac, logs = changed_fraction(model, ('generator', 'encoder'), lambda: model.train_step(batch()))
   assert set(logs) == {'latent_l1', 'gen_total'}
   assert frac['generator'] == 1.0
@@ -63,7 +63,7 @@ def test_latent_regression_updates_the_generator_not_the_encoder():
 
 def test_kl_is_summed_over_the_batch_like_the_official_code():
   loss = dict(lambda_l1=0.0, lambda_gan=0.0, lambda_gan2=0.0, lambda_kl=0.01, lambda_z=0.0)
-  model = compiled(BicycleGAN(model=dict(TINY, variant='bicycle'), loss=loss))
+  model = compiled(BicycleGAN(**dict(TINY, variant='bicycle'), **loss))
   data = batch(n=4)
   mu, logvar = model.encode(data['b'][:2], training=True)
   expected = 0.01 * float(tf.reduce_sum(-0.5 * tf.reduce_sum(1 + logvar - mu ** 2 - tf.exp(logvar), -1)))
@@ -72,13 +72,13 @@ def test_kl_is_summed_over_the_batch_like_the_official_code():
 
 
 def test_odd_batch_is_a_clear_error():
-  model = compiled(BicycleGAN(model=dict(TINY, variant='bicycle')))
+  model = compiled(BicycleGAN(**dict(TINY, variant='bicycle')))
   with pytest.raises(ValueError, match='even batch'):
     model.train_step(batch(n=3))
 
 
 def test_samples_differ_with_z_and_repeat_with_the_same_z():
-  model = BicycleGAN(model=dict(TINY, variant='bicycle'))
+  model = BicycleGAN(**dict(TINY, variant='bicycle'))
   x = batch()['a'][:1]
   z1 = tf.random.stateless_normal([1, 8], seed=[1, 2])
   z2 = tf.random.stateless_normal([1, 8], seed=[3, 4])
@@ -90,7 +90,7 @@ def test_samples_differ_with_z_and_repeat_with_the_same_z():
 
 
 def test_pix2pix_step_and_official_test_time_mode():
-  model = compiled(Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7)))
+  model = compiled(Pix2Pix(**dict(ngf=4, ndf=4, num_downs=7)))
   frac, logs = changed_fraction(model, ('generator', 'discriminator'),
                                 lambda: model.train_step(batch(n=1)))
   assert set(logs) == {'disc', 'gen_gan', 'gen_l1', 'gen_total', 'disc_total'}
@@ -98,15 +98,15 @@ def test_pix2pix_step_and_official_test_time_mode():
   x = batch(n=1)['a']
   # default: dropout stays on at test time, as the paper and the official test.py
   assert np.abs(model(x).numpy() - model(x).numpy()).max() > 0
-  frozen = Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7, eval_mode=True))
+  frozen = Pix2Pix(**dict(ngf=4, ndf=4, num_downs=7, eval_mode=True))
   np.testing.assert_array_equal(frozen(x).numpy(), frozen(x).numpy())
 
 
 def test_unet_needs_images_of_its_depth():
-  model = Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7))
+  model = Pix2Pix(**dict(ngf=4, ndf=4, num_downs=7))
   model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam())
   with pytest.raises(ValueError, match='too small for a U-Net with 7 down steps'):
-    model.build_for_training((64, 64, 3))
+    model.build_for_training(model.example_batch(1, 64, 64))
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_train_command_on_an_aligned_folder_exports(recipe, aligned_root, tmp_pa
 @pytest.fixture(scope='module')
 def bicycle_export(tmp_path_factory):
   from tfi2i import export
-  model = BicycleGAN(model=dict(TINY, variant='bicycle'))
+  model = BicycleGAN(**dict(TINY, variant='bicycle'))
   path = export.export_model(model, str(tmp_path_factory.mktemp('export')))
   return model, tf.saved_model.load(path)
 
@@ -248,7 +248,7 @@ def test_translate_writes_k_samples_and_uses_a_reference(bicycle_export, tmp_pat
 
 def test_pix2pix_export_parity_in_eval_mode_and_stochastic_by_default(tmp_path):
   from tfi2i import export
-  frozen = Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7, eval_mode=True))
+  frozen = Pix2Pix(**dict(ngf=4, ndf=4, num_downs=7, eval_mode=True))
   loaded = tf.saved_model.load(export.export_model(frozen, str(tmp_path / 'frozen')))
   x = tf.random.uniform([2, 128, 128, 3], -1, 1, seed=9)
   np.testing.assert_allclose(loaded.signatures['a_to_b'](images=x)['output'], frozen(x), atol=1e-5)
@@ -259,7 +259,7 @@ def test_pix2pix_export_parity_in_eval_mode_and_stochastic_by_default(tmp_path):
   np.testing.assert_allclose(tf.cast(tf.io.decode_png(out), tf.float32) / 127.5 - 1.0, expected,
                              atol=1.01 / 127.5)
   # the official test-time mode keeps dropout: two calls of the export differ
-  noisy = Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7))
+  noisy = Pix2Pix(**dict(ngf=4, ndf=4, num_downs=7))
   loaded = tf.saved_model.load(export.export_model(noisy, str(tmp_path / 'noisy')))
   first, second = (loaded.signatures['a_to_b'](images=x)['output'].numpy() for _ in range(2))
   assert np.abs(first - second).max() > 0

@@ -6,6 +6,8 @@ import sys
 import pytest
 
 from tfi2i import config as recipe_lib
+from tfi2i.data import DataError
+from tfi2i.training import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CYCLEGAN = os.path.join(ROOT, 'recipes', 'cyclegan.py')
@@ -13,15 +15,15 @@ CYCLEGAN = os.path.join(ROOT, 'recipes', 'cyclegan.py')
 
 def test_cyclegan_recipe_holds_the_official_defaults():
   c = recipe_lib.load_recipe(CYCLEGAN)
-  assert (c.model.generator, c.model.n_blocks, c.model.ngf) == ('resnet', 9, 64)
-  assert (c.model.discriminator, c.model.n_layers_d, c.model.ndf) == ('patch', 3, 64)
+  assert (c.model.name, c.model.n_blocks, c.model.ngf) == ('cyclegan', 9, 64)
+  assert (c.model.n_layers_d, c.model.ndf) == (3, 64)
   assert c.model.norm == 'instance' and c.model.init_gain == 0.02
   assert (c.loss.gan_mode, c.loss.lambda_a, c.loss.lambda_b) == ('lsgan', 10.0, 10.0)
   assert (c.loss.lambda_identity, c.loss.pool_size) == (0.5, 50)
   assert (c.optimizer.lr, c.optimizer.beta1) == (2e-4, 0.5)
   assert (c.train.batch_size, c.data.load_size, c.data.crop_size, c.data.flip) == (1, 286, 256, True)
   assert (c.schedule.n_epochs, c.schedule.n_epochs_decay, c.schedule.policy) == (100, 100, 'linear')
-  recipe_lib.validate(c)
+  loop.check_recipe(c)
 
 
 def test_override_sets_values_and_names_unknown_keys():
@@ -38,11 +40,11 @@ def test_override_sets_values_and_names_unknown_keys():
 
 def test_validate_rejects_bad_choices():
   c = recipe_lib.override(recipe_lib.load_recipe(CYCLEGAN), {'data.preprocess': 'zoom'})
-  with pytest.raises(recipe_lib.RecipeError, match="data.preprocess.*'zoom'"):
-    recipe_lib.validate(c)
+  with pytest.raises(DataError, match="data.preprocess.*'zoom'"):
+    loop.check_recipe(c)
   c = recipe_lib.override(recipe_lib.load_recipe(CYCLEGAN), {'train.batch_size': 0})
   with pytest.raises(recipe_lib.RecipeError, match='batch_size must be >= 1'):
-    recipe_lib.validate(c)
+    loop.check_recipe(c)
 
 
 def _train_cli(*args):

@@ -10,10 +10,10 @@ from tfi2i.models import CycleGAN, ImagePool
 
 
 def tiny_cyclegan(pool_size=2, **loss):
-  model = CycleGAN(model=TINY, loss=dict(pool_size=pool_size, **loss), seed=0)
+  model = CycleGAN(**TINY, pool_size=pool_size, **loss, seed=0)
   model.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
                 d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
-  model.build_for_training((32, 32, 3))
+  model.build_for_training(model.example_batch(1, 32, 32))
   return model
 
 
@@ -102,7 +102,7 @@ def test_image_panels_name_every_panel():
 
 
 def test_too_small_training_images_are_a_clear_error():
-  model = CycleGAN(model=TINY, loss=dict(pool_size=0))
+  model = CycleGAN(**TINY, pool_size=0)
   model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam())
   with pytest.raises(ValueError, match='too small for the 3-layer PatchGAN'):
-    model.build_for_training((16, 16, 3))
+    model.build_for_training(model.example_batch(1, 16, 16))

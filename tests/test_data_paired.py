@@ -270,24 +270,24 @@ def test_folder_layouts(tmp_path):
     data.paired_dataset(_cfg(root=str(official)), batch_size=1, seed=0)  # 'aligned'
 
 
-# ---------------------------------------------------------------------- make_dataset
+# ---------------------------------------------------------------------- streams
 
 
-def test_make_dataset_dispatches(aligned_root, unpaired_root):
+def test_streams_dispatch(aligned_root, unpaired_root):
   root, _ = aligned_root
   cfg = _cfg(root=root)
-  got = _take(data.make_dataset('paired', cfg, batch_size=2, seed=0, start_step=1)[0], 1)[0]
+  got = _take(data.stream('paired').train(cfg, batch_size=2, seed=0, start_step=1)[0], 1)[0]
   want = _take(data.paired_dataset(cfg, batch_size=2, seed=0, start_step=1)[0], 1)[0]
   np.testing.assert_array_equal(got['a'], want['a'])
   cfg = _cfg(root=unpaired_root)
-  ds, info = data.make_dataset('unpaired', cfg, batch_size=1, seed=0)
+  ds, info = data.stream('unpaired').train(cfg, batch_size=1, seed=0)
   ref, ref_info = data.unpaired_dataset(cfg, batch_size=1, seed=0)
   cfg.direction = 'BtoA'
-  swapped, swapped_info = data.make_dataset('unpaired', cfg, batch_size=1, seed=0)
+  swapped, swapped_info = data.stream('unpaired').train(cfg, batch_size=1, seed=0)
   assert info == ref_info and (swapped_info.n_a, swapped_info.n_b) == (4, 7)
   x, r, s = _take(ds, 1)[0], _take(ref, 1)[0], _take(swapped, 1)[0]
   np.testing.assert_array_equal(x['a'], r['a'])
   np.testing.assert_array_equal(s['a'], r['b'])
   np.testing.assert_array_equal(s['b'], r['a'])
-  with pytest.raises(data.DataError, match='unknown data kind'):
-    data.make_dataset('triplets', cfg, batch_size=1, seed=0)
+  with pytest.raises(data.DataError, match='unknown data stream'):
+    data.stream('triplets')

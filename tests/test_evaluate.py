@@ -9,7 +9,9 @@ from PIL import Image
 import pytest
 
 from tfi2i import config as recipe_lib
+from tfi2i import data as data_lib
 from tfi2i import evaluate as evaluate_lib
+from tfi2i.models.bicyclegan import latent_codes
 from tfi2i import metrics as metrics_lib
 from tfi2i.data import demo_multimodal
 from tfi2i.training import loop
@@ -154,11 +156,11 @@ def test_colourfulness_is_zero_for_gray_and_grows_with_saturation():
 
 
 def test_latent_codes_depend_on_seed_and_input_only():
-  a = evaluate_lib.latent_codes(0, 5, 4, 8)
-  np.testing.assert_array_equal(a, evaluate_lib.latent_codes(0, 5, 4, 8))
-  np.testing.assert_array_equal(a[:2], evaluate_lib.latent_codes(0, 5, 2, 8))
-  assert not np.allclose(a, evaluate_lib.latent_codes(0, 6, 4, 8))
-  assert not np.allclose(a, evaluate_lib.latent_codes(1, 5, 4, 8))
+  a = latent_codes(0, 5, 4, 8)
+  np.testing.assert_array_equal(a, latent_codes(0, 5, 4, 8))
+  np.testing.assert_array_equal(a[:2], latent_codes(0, 5, 2, 8))
+  assert not np.allclose(a, latent_codes(0, 6, 4, 8))
+  assert not np.allclose(a, latent_codes(1, 5, 4, 8))
 
 
 @pytest.mark.parametrize('mode,size', [('crop', (4, 4)), ('resize_and_crop', (6, 6)),
@@ -185,9 +187,9 @@ def test_unpaired_inputs_pair_by_name(tmp_path):
       Image.fromarray(np.full((4, 4, 3), i, np.uint8)).save(tmp_path / folder / f'{name}.png')
   cfg = common.data_config()
   cfg.root = str(tmp_path)
-  data = evaluate_lib.eval_data('unpaired', cfg, 'test')
+  data = data_lib.stream('unpaired').evaluation(cfg, 'test')
   assert data.names == ['x.png', 'y.png'] and len(data.real_b) == 3
   a, b = data.load(1)
   assert a[0, 0, 0] == 1 and b[0, 0, 0] == 1
   os.remove(tmp_path / 'testB' / 'y.png')
-  assert evaluate_lib.eval_data('unpaired', cfg, 'test').load(1)[1] is None
+  assert data_lib.stream('unpaired').evaluation(cfg, 'test').load(1)[1] is None

@@ -18,6 +18,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from tfi2i import config as config_lib
 from tfi2i import export
+from tfi2i import workdir as workdir_lib
 from tfi2i.models import build_model
 
 RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'cyclegan.py')
@@ -312,7 +313,7 @@ def test_untracked_weights_are_detected():
 
   layer = ListHolder()
   layer(tf.zeros([1, 2]))
-  assert {id(w) for w in export.untracked_weights(layer)} == {
+  assert {id(w) for w in workdir_lib.untracked_weights(layer)} == {
       id(w) for w in layer.body[0].weights}
 
 

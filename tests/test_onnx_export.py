@@ -1,7 +1,6 @@
 """tfi2i.onnx_export: float signatures to ONNX, checked against the SavedModel."""
 import json
 import os
-import types
 
 from conftest import build_both_directions as _build
 from conftest import DIRECTIONS
@@ -30,7 +29,7 @@ def _random(shape, seed=0):
 
 @pytest.fixture(scope='module')
 def converted(tmp_path_factory):
-  model = _build(CycleGAN(model=TINY))
+  model = _build(CycleGAN(**TINY))
   _perturb(model, 0)
   path = export.export_model(model, str(tmp_path_factory.mktemp('export')))
   report = onnx_export.export_onnx(path)
@@ -111,9 +110,9 @@ def test_check_catches_wrong_padding_of_plain_tf2onnx(converted, tmp_path, monke
 
 
 def test_bicyclegan_sample_converts_and_encode_is_refused(tmp_path):
-  model = BicycleGAN(model=dict(TINY_BICYCLE, variant='bicycle'))
+  model = BicycleGAN(**dict(TINY_BICYCLE, variant='bicycle'))
   # Creates the generator's and encoder's variables (as export_workdir does).
-  export._dummy_build(model, types.SimpleNamespace(model={}))  # pylint: disable=protected-access
+  model.build_endpoints()
   _perturb(model, 1)
   path = export.export_model(model, str(tmp_path / 'export'))
   report = onnx_export.export_onnx(path, signatures=['a_to_b_sample'])
@@ -177,7 +176,7 @@ def test_pix2pix_dropout_is_refused_then_converts_in_eval_mode(tmp_path, capsys)
   config = config_lib.load_recipe(PIX2PIX_RECIPE)
   config.model.update(tiny)
   model = build_model(config)
-  export._dummy_build(model, config)  # pylint: disable=protected-access
+  model.build_endpoints()
   _perturb(model, 5)
   workdir = _workdir(tmp_path / 'p2p', model, recipe=PIX2PIX_RECIPE, tiny=tiny)
   assert export.cli(workdir, fmt='onnx') == 1
@@ -197,7 +196,7 @@ def test_pix2pix_dropout_is_refused_then_converts_in_eval_mode(tmp_path, capsys)
                                 loaded.signatures['a_to_b'](images=x)['output'].numpy())
   assert export.cli(workdir, fmt='onnx', eval_mode=True) == 0  # reuses version 2
   assert export.existing_versions(os.path.join(workdir, 'export')) == [1, 2]
-  cyclegan = _workdir(tmp_path / 'cg', _build(CycleGAN(model=TINY)))
+  cyclegan = _workdir(tmp_path / 'cg', _build(CycleGAN(**TINY)))
   assert export.cli(cyclegan, eval_mode=True) == 1
   assert 'has no eval mode' in capsys.readouterr().err
 

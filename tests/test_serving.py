@@ -8,7 +8,6 @@ tfi2i.serving.config.
 import base64
 import json
 import os
-import types
 
 from conftest import build_both_directions
 from conftest import free_ports
@@ -55,17 +54,17 @@ def _image(h, w, seed):
 def exports(tmp_path_factory):
   """{name: export base} for one model of each landed family (CycleGAN with 2 versions)."""
   root = tmp_path_factory.mktemp('served')
-  cyclegan = build_both_directions(CycleGAN(model=TINY_CYCLEGAN))
+  cyclegan = build_both_directions(CycleGAN(**TINY_CYCLEGAN))
   perturb(cyclegan, 0)
   export.export_model(cyclegan, str(root / 'cyclegan'))
   perturb(cyclegan, 1)  # version 2 differs from version 1
   export.export_model(cyclegan, str(root / 'cyclegan'))
   # eval_mode: deterministic. The official test mode keeps dropout on, so each call draws
   # new masks and a server's outputs depend on how many calls it has served.
-  pix2pix = Pix2Pix(model=dict(ngf=4, ndf=4, num_downs=7, eval_mode=True))
-  bicycle = BicycleGAN(model=dict(TINY_BICYCLE, variant='bicycle'))
+  pix2pix = Pix2Pix(**dict(ngf=4, ndf=4, num_downs=7, eval_mode=True))
+  bicycle = BicycleGAN(**dict(TINY_BICYCLE, variant='bicycle'))
   for name, model, seed in (('pix2pix', pix2pix, 2), ('bicycle', bicycle, 3)):
-    export._dummy_build(model, types.SimpleNamespace(model={}))  # pylint: disable=protected-access
+    model.build_endpoints()
     perturb(model, seed)
     export.export_model(model, str(root / name))
   return {name: str(root / name) for name in ('cyclegan', 'pix2pix', 'bicycle')}

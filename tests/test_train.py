@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from tfi2i import config as recipe_lib
+from tfi2i import workdir as workdir_lib
 from tfi2i.training import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -132,7 +133,7 @@ def test_train_cli_runs_and_ctrl_c_saves(tiny_root, tmp_path):
   out = ''.join(chunks)
   assert proc.returncode == 130, out[-2000:]
   assert 'Interrupted at step' in out
-  step = loop.latest_step(os.path.join(workdir, 'checkpoints'))
+  step = workdir_lib.latest_step(workdir)
   assert step > 0
   # rerunning resumes where it stopped and finishes
   done = subprocess.run(args + [f'--recipe.train.steps={step + 1}'], capture_output=True, text=True,

@@ -31,7 +31,7 @@ BAD = 'corrupt.png'
 
 @pytest.fixture(scope='module')
 def export_base(tmp_path_factory):
-  model = CycleGAN(model=dict(ngf=4, ndf=4, n_blocks=1))
+  model = CycleGAN(**dict(ngf=4, ndf=4, n_blocks=1))
   for d in ('a_to_b', 'b_to_a'):
     model(tf.zeros([1, 16, 16, 3]), direction=d)
   rng = np.random.default_rng(0)

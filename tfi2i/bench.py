@@ -36,17 +36,21 @@ def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size):
 
   from tfi2i import config as recipe_lib
   from tfi2i.models import build_model
-  from tfi2i.training.loop import make_optimizers
+  from tfi2i.training.optimizers import make_optimizers
 
   config = recipe_lib.load_recipe(recipe_path)
   keras.mixed_precision.set_global_policy(precision)
   keras.utils.set_random_seed(0)
   model = build_model(config)
-  model.compile(**make_optimizers(model, config, steps_per_epoch=1000))
-  model.build_for_training((size, size, 3))
+  model.compile(**make_optimizers(model, config, steps_per_epoch=1000, total_steps=10**6,
+                                  precision=precision))
   rng = np.random.default_rng(0)
-  batch = {k: tf.constant(rng.uniform(-1, 1, (batch_size, size, size, 3)).astype(np.float32))
-           for k in ('a', 'b')}
+  # the model's own batch structure, filled with uniform noise in [-1, 1]
+  batches = [{k: tf.constant(rng.uniform(-1, 1, v.shape).astype(v.dtype.as_numpy_dtype))
+              for k, v in model.example_batch(batch_size, size, size).items()}
+             for _ in range(model.batches_per_step)]
+  model.build_for_training(batches[0])
+  batch = batches[0] if len(batches) == 1 else tuple(batches)
   step = tf.function(model.train_step, jit_compile=xla)
   for _ in range(warmup):
     step(batch)
@@ -57,7 +61,7 @@ def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size):
     float(next(iter(logs.values())))
     times.append(time.perf_counter() - start)
   infer = tf.function(lambda x: model(x, training=False), jit_compile=xla)
-  x = batch['a'][:1]
+  x = batches[0][next(iter(batches[0]))][:1]
   for _ in range(2):
     infer(x).numpy()
   n, start = max(steps, 5), time.perf_counter()

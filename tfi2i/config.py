@@ -1,4 +1,8 @@
-"""Recipes: loading `recipes/*.py`, checking overrides, saving the resolved recipe."""
+"""Recipes: loading `recipes/*.py`, checking overrides, saving the resolved recipe.
+
+Values are checked by the part that owns them (tfi2i.training.loop.check_recipe asks each):
+the model's constructor (model, loss), the data streams (data), the optimizers and
+schedules (optimizer, schedule) and the loop (train)."""
 import difflib
 import importlib.util
 import json
@@ -7,20 +11,7 @@ import sys
 
 import ml_collections
 
-CHOICES = {
-    'data.source': ('folder', 'tfds'),
-    'data.preprocess': ('resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none'),
-    'data.on_bad_image': ('fail', 'skip'),
-    'data.layout': ('aligned', 'folders'),
-    'data.direction': ('AtoB', 'BtoA'),
-    'loss.gan_mode': ('lsgan', 'vanilla', 'hinge', 'wgan', 'wgangp'),
-    'model.norm': ('instance', 'batch', 'none'),
-    'model.variant': ('bicycle', 'cvae_gan', 'clr_gan', 'pix2pix_noise'),
-    'schedule.policy': ('linear', 'constant'),
-    'train.strategy': ('auto', 'default', 'mirrored', 'multi_worker'),
-    'train.precision': ('float32', 'mixed_bfloat16', 'mixed_float16'),
-}
-
+from tfi2i import workdir as workdir_lib
 
 class RecipeError(ValueError):
   """A recipe file, key or value that cannot be used; the message names it."""
@@ -88,35 +79,14 @@ def override(config, values: dict) -> ml_collections.ConfigDict:
   return config
 
 
-def validate(config):
-  """Checks values with a fixed set of choices and basic ranges; raises RecipeError."""
-  for dotted, choices in CHOICES.items():
-    try:
-      node, key = _lookup(config, dotted)
-    except RecipeError:
-      continue
-    if node[key] not in choices:
-      raise RecipeError(f'recipe key {dotted!r} is {node[key]!r}; expected one of {choices}')
-  t = config.train
-  for key in ('batch_size', 'log_every', 'image_every', 'checkpoint_every', 'keep_checkpoints'):
-    if t[key] < 1:
-      raise RecipeError(f'recipe key train.{key} must be >= 1, got {t[key]}')
-  if t.steps < 0:
-    raise RecipeError(f'recipe key train.steps must be >= 0 (0 = from the schedule), got {t.steps}')
-
-
 def save_recipe(config, workdir):
-  path = os.path.join(workdir, 'recipe.json')
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(config.to_dict(), f, indent=2, sort_keys=True)
-  os.replace(tmp, path)
-  return path
+  return workdir_lib.atomic_write(os.path.join(workdir, workdir_lib.RECIPE),
+                                  json.dumps(config.to_dict(), indent=2, sort_keys=True))
 
 
 def load_workdir_recipe(workdir) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, 'recipe.json')
+  path = os.path.join(workdir, workdir_lib.RECIPE)
   if not os.path.isfile(path):
-    raise RecipeError(f'no recipe.json in {workdir}: is it a tfi2i training workdir?')
+    raise RecipeError(f'no {workdir_lib.RECIPE} in {workdir}: is it a tfi2i training workdir?')
   with open(path) as f:
     return ml_collections.ConfigDict(json.load(f))

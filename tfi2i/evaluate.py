@@ -4,8 +4,10 @@
       [--features=random|inception_v3|vgg16 --features_weights=PATH] [--output=FILE.json] \
       [--hue_modes=3] [--seed=0] [--batch_size=16]
 
-Restores the newest checkpoint of WORKDIR (`export.restore_workdir`: the recipe's model in
-float32), reads split `--split` of the recipe's data and draws K samples per input:
+Restores the newest checkpoint of WORKDIR (`tfi2i.workdir.restore`: the recipe's model in
+float32), reads split `--split` of the recipe's data (the model's data stream, see
+tfi2i.data.streams) and draws K samples per input with the model's own sampler
+(`TranslationModel.sampler`); today's models draw them so:
 
   BicycleGAN (every variant)  G(A, z) with z ~ N(0, I); the K codes of input i are drawn
                               from NumPy's generator seeded with (seed, i), so they do not
@@ -18,7 +20,7 @@ float32), reads split `--split` of the recipe's data and draws K samples per inp
   CycleGAN (and other         deterministic: K = 1 whatever --samples says; direction
   deterministic models)       a_to_b (data.direction='BtoA' swaps the domains, as training).
 
-Data (data.source='folder' only):
+Data (data.source='folder' only), by the model's data stream:
   paired models  the recipe's data.layout ('aligned': ROOT/{split}/ A|B images; 'folders'),
                  ground truth B for every input;
   unpaired       inputs from ROOT/{split}A, real images from ROOT/{split}B; fidelity only when
@@ -58,7 +60,6 @@ Output: the dict of `evaluate` as JSON, printed and written to --output (default
 WORKDIR/eval/<split>-step<step>.json). Non-finite numbers (PSNR of identical images) are
 written as null.
 """
-import dataclasses
 import json
 import math
 import os
@@ -76,11 +77,12 @@ import tensorflow as tf
 import tfi2i
 from tfi2i import cli as cli_lib
 from tfi2i import metrics
+from tfi2i import data as data_lib
+from tfi2i import workdir as workdir_lib
 from tfi2i.data import demo_multimodal
 from tfi2i.data import images
-from tfi2i.data import paired
-from tfi2i.data import sources
 from tfi2i.data import transforms
+from tfi2i.data.streams import EvalData
 from tfi2i.data.images import DataError
 from tfi2i.metrics import features as features_lib
 
@@ -136,117 +138,14 @@ def describe_preprocess(data_cfg) -> str:
   }.get(mode, mode)
 
 
-@dataclasses.dataclass
-class EvalData:
-  """The inputs of one split, loaded on demand.
-
-  Attributes:
-    names: one name per input (file path below its folder).
-    load: i -> (A uint8 HxWx3, ground truth B uint8 or None).
-    real_b: paths of the real B images for realism when they are not the inputs' B
-      (unpaired data); None when the ground truth B's are the real set.
-    description: where the data comes from.
-  """
-  names: list
-  load: Callable
-  real_b: Optional[list]
-  description: str
-
-
-def _halves(path):
-  ab = images.load_image(path)
-  if ab.shape[1] % 2:
-    raise DataError(f'{path}: {ab.shape[1]}x{ab.shape[0]} is an odd width; an A|B image '
-                    'must split into two equal halves')
-  w2 = ab.shape[1] // 2
-  return ab[:, :w2], ab[:, w2:]
-
-
-def eval_data(data_kind: str, data_cfg, split: str) -> EvalData:
-  """The inputs (and ground truth / real images) of `split` for a model of `data_kind`."""
-  source = _cfg(data_cfg, 'source', 'folder')
-  if source != 'folder':
-    raise DataError(f"evaluation reads image folders (data.source='folder'), got {source!r}")
-  swap = paired.direction(data_cfg) == 'BtoA'
-  order = (lambda a, b: (b, a)) if swap else (lambda a, b: (a, b))
-  suffix = ' (BtoA: A and B swapped)' if swap else ''
-  if data_kind == 'paired':
-    if paired.layout(data_cfg) == 'aligned':
-      folder = paired.aligned_folder(data_cfg, split)
-      paths = images.list_images(folder)
-      return EvalData([os.path.relpath(p, folder) for p in paths],
-                     lambda i: order(*_halves(paths[i])), None,
-                     f'aligned A|B images in {folder}{suffix}')
-    pairs = paired.pair_files(data_cfg, split)
-    folder_a, folder_b = paired.pair_folders(data_cfg, split)
-    return EvalData([os.path.relpath(a, folder_a) for a, _ in pairs],
-                   lambda i: order(*(images.load_image(p) for p in pairs[i])), None,
-                   f'pairs A={folder_a} / B={folder_b}{suffix}')
-  folder_a, folder_b = order(*sources.domain_folders(data_cfg, split))
-  paths_a, paths_b = images.list_images(folder_a), images.list_images(folder_b)
-  stem = lambda p, folder: os.path.splitext(os.path.relpath(p, folder))[0]
-  by_stem = {stem(p, folder_b): p for p in paths_b}
-  partners = [by_stem.get(stem(p, folder_a)) for p in paths_a]
-  if not all(partners):
-    partners = [None] * len(paths_a)
-  load = lambda i: (images.load_image(paths_a[i]),
-                    None if partners[i] is None else images.load_image(partners[i]))
-  kind = 'paired by name' if partners and partners[0] else 'unpaired'
-  return EvalData([os.path.relpath(p, folder_a) for p in paths_a], load, paths_b,
-                 f'inputs {folder_a} ({len(paths_a)}), real {folder_b} ({len(paths_b)}), '
-                 f'{kind}{suffix}')
-
-
 # ----------------------------------------------------------------------------- sampling
-
-
-def latent_codes(seed: int, index: int, samples: int, nz: int) -> np.ndarray:
-  """The K latent codes of input `index`: float32 [samples, nz] ~ N(0, I)."""
-  return np.random.default_rng([int(seed), int(index)]).standard_normal(
-      (samples, nz)).astype(np.float32)
 
 
 def make_sampler(model, samples: int, seed: int = DEFAULT_SEED,
                  batch_size: int = DEFAULT_BATCH_SIZE):
-  """(fn(a [n, H, W, 3], indices) -> [n, K, H, W, 3], K, description) for `model`."""
-  from tfi2i.models import BicycleGAN, Pix2Pix  # pylint: disable=import-outside-toplevel
-  if isinstance(model, BicycleGAN):
-    gen = tf.function(lambda x, z: model(x, z=z), reduce_retracing=True)
-
-    def sample(a, indices):
-      n = a.shape[0]
-      x = np.repeat(a, samples, axis=0)
-      z = np.concatenate([latent_codes(seed, i, samples, model.nz) for i in indices])
-      out = [np.asarray(gen(x[s:s + batch_size], z[s:s + batch_size]), np.float32)
-             for s in range(0, n * samples, batch_size)]
-      return np.concatenate(out).reshape((n, samples) + out[0].shape[1:])
-
-    how = (f'BicycleGAN ({model.variant}): G(A, z), z ~ N(0, I) of {model.nz} dims from '
-           f'NumPy default_rng([seed={seed}, input index]); dropout off')
-    return sample, samples, how
-  if isinstance(model, Pix2Pix):
-    gen = tf.function(lambda x: model(x), reduce_retracing=True)
-
-    def sample(a, indices):
-      del indices
-      return np.stack([np.concatenate([np.asarray(gen(a[i:i + 1]), np.float32)
-                                       for _ in range(samples)]) for i in range(a.shape[0])])
-
-    how = ('Pix2Pix with eval_mode=True: deterministic G (dropout off, running batch-norm '
-           'statistics)' if model.eval_mode else
-           f'Pix2Pix: K calls of G per input, batch of 1, dropout on and batch statistics of '
-           f'the input (official test.py default); Keras seed {seed}')
-    return sample, samples, how
-  direction = model.directions[0]
-  gen = tf.function(lambda x: model(x, direction=direction), reduce_retracing=True)
-
-  def sample(a, indices):
-    del indices
-    out = [np.asarray(gen(a[s:s + batch_size]), np.float32)
-           for s in range(0, a.shape[0], batch_size)]
-    return np.concatenate(out)[:, None]
-
-  return sample, 1, f'{type(model).__name__} {direction}: deterministic, one sample per input'
+  """(fn(a [n, H, W, 3], indices) -> [n, K, H, W, 3], K, description): the model's own
+  sampler (TranslationModel.sampler)."""
+  return model.sampler(samples, seed, batch_size)
 
 
 # ----------------------------------------------------------------------------- scores
@@ -425,7 +324,6 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
      'input_as_output': {'fidelity', 'realism'},
      'hue_modes' (with hue_modes > 0 and a ground truth), 'seconds', 'tfi2i'}.
   """
-  from tfi2i import export  # pylint: disable=import-outside-toplevel
   start = time.time()
   if int(samples) < 1:
     raise ValueError(f'samples must be >= 1, got {samples}')
@@ -433,15 +331,15 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
     raise ValueError(f'max_inputs must be >= 1, got {max_inputs}')
   extractor = extractor or make_extractor(features, features_weights)
   keras.utils.set_random_seed(int(seed))
-  model, config, step, checkpoint = export.restore_workdir(workdir)
-  data = eval_data(model.data_kind, config.data, split)
+  model, config, step, checkpoint = workdir_lib.restore(workdir)
+  data = data_lib.stream(model.data_stream).evaluation(config.data, split)
   count = len(data.names) if max_inputs is None else min(int(max_inputs), len(data.names))
   sample, k, how = make_sampler(model, int(samples), seed, batch_size)
   if k < int(samples):
     logging.info('%s is deterministic: 1 sample per input instead of %d.',
                  type(model).__name__, samples)
   transform = eval_transform(config.data)
-  multiple = max(1, int(getattr(model, 'size_multiple', 1) or 1))
+  multiple = model.padding()[0]
 
   fidelity, baseline = _Fidelity(extractor), _Fidelity(None)
   modes = _HueModes(hue_modes) if hue_modes else None
@@ -516,7 +414,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
 
 
 def default_output(workdir: str, split: str, step) -> str:
-  return os.path.join(workdir, 'eval', f'{split}-step{step}.json')
+  return os.path.join(workdir_lib.eval_dir(workdir), f'{split}-step{step}.json')
 
 
 def cli(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
@@ -536,11 +434,7 @@ def cli(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
   text = json.dumps(result, indent=2, allow_nan=False)
   print(text)
   output = output or default_output(workdir, split, result['step'])
-  os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-  tmp = f'{output}.tmp-{os.getpid()}'
-  with open(tmp, 'w', encoding='utf-8') as f:
-    f.write(text + '\n')
-  os.replace(tmp, output)
+  workdir_lib.atomic_write(output, text + '\n')
   print(f'Wrote {output}', file=sys.stderr)
   return 0
 

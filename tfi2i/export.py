@@ -88,18 +88,18 @@ import tensorflow as tf
 
 import tfi2i
 from tfi2i import cli as cli_lib
-from tfi2i.models.base import as_endpoint
+from tfi2i import endpoints as ep
+from tfi2i import workdir as workdir_lib
+from tfi2i.endpoints import BYTES_SUFFIX
+from tfi2i.endpoints import PNG_SUFFIX
+from tfi2i.versions import METADATA_PATH
+from tfi2i.versions import read_metadata
 from tfi2i.versions import version_folders
+from tfi2i.workdir import PRECISIONS
 
 MAX_SIDE = 4096  # largest height or width the signatures accept
-PRECISIONS = ('float32', 'mixed_bfloat16')  # Keras dtype policies an export may compute in
-METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')
 WARMUP_PATH = os.path.join('assets.extra', 'tf_serving_warmup_requests')
 WARMUP_SIDE = 64  # height and width of the warm-up images
-BYTES_SUFFIX = '_bytes'
-# TF Serving's REST API writes a string output as {"b64": ...} only when its name ends
-# in '_bytes' (otherwise as a JSON string, which binary PNG data is not).
-PNG_SUFFIX = '_bytes'
 
 ERR_RANK = 'images must be a batch of images: float32 [batch, height, width, 3]'
 ERR_CHANNELS = 'images must have 3 channels (RGB): float32 [batch, height, width, 3]'
@@ -150,36 +150,56 @@ def _checked(images):
   return tf.ensure_shape(images, [None, None, None, 3])
 
 
-def padding_rule(model):
-  """(size_multiple, min_side) of a model: what the signatures pad inputs up to.
-
-  min_side is `model.min_input_size` when the model defines it, else 2 * size_multiple:
-  the ResNet generator's reflection paddings need at least 2 pixels after its two
-  stride-2 steps (8 pixels at the input).
-  """
-  multiple = max(1, int(getattr(model, 'size_multiple', 1) or 1))
-  min_side = getattr(model, 'min_input_size', None)
-  min_side = 2 * multiple if min_side is None else max(1, int(min_side))
-  return multiple, -(-min_side // multiple) * multiple
-
-
-def _padded_call(fn, images, multiple, min_side, extra=None, pad=True):
-  """fn(images, **extra) on images padded to a multiple of `multiple` (at least min_side);
-  image outputs (rank >= 4: [..., H, W, C]) cropped back, other outputs as they are."""
+def _prepare(endpoint, images, multiple, min_side):
+  """(images as fn takes them, h, w): checked; resized to a fixed-size endpoint's
+  input_size, or padded at the bottom and right by reflection (clamped to the edge) to a
+  multiple of `multiple`, at least min_side."""
   images = _checked(tf.cast(images, tf.float32))
   h, w = tf.shape(images)[1], tf.shape(images)[2]
-  if pad and (multiple > 1 or min_side > 1):
+  if endpoint.input_size:
+    side = int(endpoint.input_size)
+    images = tf.image.resize(images, [side, side], method='bilinear')
+  elif endpoint.pad and (multiple > 1 or min_side > 1):
     ph = tf.maximum(h + tf.math.floormod(-h, multiple), min_side)
     pw = tf.maximum(w + tf.math.floormod(-w, multiple), min_side)
     images = tf.gather(images, _pad_index(h, ph), axis=1)
     images = tf.gather(images, _pad_index(w, pw), axis=2)
-  outputs = fn(images, **(extra or {}))
-  return {name: tf.cast(y, tf.float32)[..., :h, :w, :] if y.shape.rank >= 4 else y
-          for name, y in outputs.items()}
+  return images, h, w
+
+
+def _resize_to(y, h, w):
+  """[..., H', W', C] resized (bilinear) to [..., h, w, C] (any number of leading axes)."""
+  shape = tf.shape(y)
+  flat = tf.reshape(y, tf.concat([[-1], shape[-3:]], 0))
+  out = tf.image.resize(flat, tf.stack([h, w]), method='bilinear')
+  return tf.reshape(out, tf.concat([shape[:-3], tf.stack([h, w]), shape[-1:]], 0))
+
+
+def _call(endpoint, images, extra, multiple, min_side):
+  """endpoint.fn on prepared images; picture outputs back at the input's size (cropped,
+  or resized for RESIZE outputs and fixed-size endpoints); in the declared order."""
+  x, h, w = _prepare(endpoint, images, multiple, min_side)
+  outputs = endpoint.fn(x, **extra)
+  declared = [o.name for o in endpoint.outputs]
+  if sorted(outputs) != sorted(declared):
+    raise ValueError(f'the endpoint returns outputs {sorted(outputs)} but declares {declared}')
+  result = {}
+  for o in endpoint.outputs:
+    y = outputs[o.name]
+    if y.dtype.is_floating:
+      y = tf.cast(y, tf.float32)
+    if o.is_picture:
+      y = _resize_to(y, h, w) if (endpoint.input_size or o.size == ep.RESIZE) else y[..., :h, :w, :]
+    result[o.name] = y
+  return result
 
 
 def _to_uint8(y):
   return tf.cast(tf.clip_by_value(tf.round((y + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def _heatmap_to_uint8(y):
+  return tf.cast(tf.clip_by_value(tf.round(y * 255.0), 0.0, 255.0), tf.uint8)
 
 
 def _is_image_file(data):
@@ -187,60 +207,68 @@ def _is_image_file(data):
       [tf.equal(tf.strings.substr(data, 0, len(m)), m) for m in _MAGIC])
 
 
+def input_spec(declared: ep.Input):
+  return tf.TensorSpec(declared.full_shape(), tf.as_dtype(declared.dtype), name=declared.name)
+
+
 def _make_signatures(endpoint, multiple, min_side):
   """The float and the bytes tf.function of one endpoint (traced).
 
-  Extra inputs (latent codes, seeds) are shared by every image of a batch. In the bytes
-  form an image output [1, H, W, C] becomes one PNG (`<name>_bytes`, string [batch]), a
-  sampled one [1, K, H, W, C] K PNGs (string [batch, K]); other outputs keep their values,
-  stacked over the batch (an endpoint's `shared_outputs`, such as the drawn codes z
-  [K, nz], are repeated for each image: [batch, K, nz]).
+  Float form: `images` float32 [batch, H, W, 3] and the declared inputs. Bytes form:
+  `images` string [batch], per-image inputs [batch, ...] given with each image, shared ones
+  as declared; a picture output [1, H, W, C] becomes one PNG (`<name>_bytes`, string
+  [batch]; images from [-1, 1], heatmaps from [0, 1], gray), a sampled one [1, K, H, W, C]
+  K PNGs (string [batch, K]); vectors keep their values, stacked over the batch (shared
+  ones, such as drawn codes [K, nz], are repeated for each image: [batch, K, nz]).
   """
-  names = list(endpoint.extra_inputs)
-  extra_specs = [tf.TensorSpec(spec.shape, spec.dtype, name=name)
-                 for name, spec in endpoint.extra_inputs.items()]
+  names = [i.name for i in endpoint.inputs]
+  per_image = [i.name for i in endpoint.inputs if i.per_image]
+  specs = [input_spec(i) for i in endpoint.inputs]
 
-  @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name='images')] + extra_specs)
+  @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name='images')] + specs)
   def float_fn(images, *extra):
-    return _padded_call(endpoint.fn, images, multiple, min_side, dict(zip(names, extra)),
-                        endpoint.pad)
+    return _call(endpoint, images, dict(zip(names, extra)), multiple, min_side)
 
   float_concrete = float_fn.get_concrete_function()
   outputs = float_concrete.structured_outputs
-  rank = {k: v.shape.rank for k, v in outputs.items()}
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='images')] + extra_specs)
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='images')] + specs)
   def bytes_fn(images, *extra):
     images = _require(tf.size(images) >= 1, ERR_EMPTY_BATCH, images)
     extra = dict(zip(names, extra))
+    shared = {k: v for k, v in extra.items() if k not in per_image}
 
-    def one(data):
+    def one(elems):
+      data, own = elems
       data = _require(_is_image_file(data), ERR_NOT_IMAGE, data)
       image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
       x = tf.cast(image, tf.float32)[None] / 127.5 - 1.0
-      result = _padded_call(endpoint.fn, x, multiple, min_side, extra, endpoint.pad)
+      result = _call(endpoint, x, {**shared, **{k: v[None] for k, v in own.items()}},
+                     multiple, min_side)
       encoded = {}
-      for k, y in result.items():
-        if rank[k] == 4:
-          encoded[k + PNG_SUFFIX] = tf.io.encode_png(_to_uint8(y[0]))
-        elif rank[k] == 5:
-          encoded[k + PNG_SUFFIX] = tf.map_fn(
-              lambda s: tf.io.encode_png(_to_uint8(s)), y[0], fn_output_signature=tf.string)
+      for o in endpoint.outputs:
+        y = result[o.name]
+        if o.is_picture:
+          to_uint8 = _to_uint8 if o.kind == ep.IMAGE else _heatmap_to_uint8
+          if o.samples:
+            encoded[o.name + PNG_SUFFIX] = tf.map_fn(
+                lambda s, f=to_uint8: tf.io.encode_png(f(s)), y[0], fn_output_signature=tf.string)
+          else:
+            encoded[o.name + PNG_SUFFIX] = tf.io.encode_png(to_uint8(y[0]))
         else:
-          encoded[k] = y if k in endpoint.shared_outputs else y[0]
+          encoded[o.name] = y if o.shared else y[0]
       return encoded
 
     spec = {}
-    for k, v in outputs.items():
-      if rank[k] == 4:
-        spec[k + PNG_SUFFIX] = tf.TensorSpec([], tf.string)
-      elif rank[k] == 5:
-        spec[k + PNG_SUFFIX] = tf.TensorSpec([None], tf.string)
+    for o in endpoint.outputs:
+      v = outputs[o.name]
+      if o.is_picture:
+        spec[o.name + PNG_SUFFIX] = tf.TensorSpec([None] if o.samples else [], tf.string)
       else:
-        shape = v.shape if k in endpoint.shared_outputs else v.shape[1:]
-        spec[k] = tf.TensorSpec(shape, v.dtype)
+        spec[o.name] = tf.TensorSpec(v.shape if o.shared else v.shape[1:], v.dtype)
+    own = {k: extra[k] for k in per_image}
     # One image at a time: a batch of large images must not all be in flight at once.
-    return tf.map_fn(one, images, fn_output_signature=spec, parallel_iterations=1)
+    return tf.map_fn(one, (images, own), fn_output_signature=spec, parallel_iterations=1)
 
   bytes_fn.get_concrete_function()
   return float_fn, bytes_fn
@@ -338,15 +366,18 @@ def export_model(model, export_base: str, *, version: int | None = None,
   if os.path.exists(final):
     raise FileExistsError(f'export version {version} already exists: {final}; '
                           f'existing versions are never overwritten (existing: {versions})')
-  endpoints = model.translation_endpoints()
+  endpoints = model.endpoints()
   if not endpoints:
-    raise ValueError(f'{type(model).__name__} has no translation endpoints to export')
-  multiple, min_side = padding_rule(model)
+    raise ValueError(f'{type(model).__name__} has no endpoints to export')
+  multiple, min_side = model.padding()
 
   root = tf.Module()
   signatures, variables = {}, {}
   for name, endpoint in endpoints.items():
-    float_fn, bytes_fn = _make_signatures(as_endpoint(endpoint), multiple, min_side)
+    try:
+      float_fn, bytes_fn = _make_signatures(endpoint, multiple, min_side)
+    except ValueError as e:
+      raise ValueError(f'{type(model).__name__} endpoint {name!r}: {e}') from e
     setattr(root, name, float_fn)
     setattr(root, name + BYTES_SUFFIX, bytes_fn)
     signatures[name] = float_fn.get_concrete_function()
@@ -366,6 +397,7 @@ def export_model(model, export_base: str, *, version: int | None = None,
       'min_side': min_side,
       'max_side': MAX_SIDE,
       'signatures': {k: _describe(c) for k, c in signatures.items()},
+      'endpoints': {k: e.to_json() for k, e in endpoints.items()},
       'exported_at': datetime.datetime.now(datetime.timezone.utc).isoformat(),
       'tfi2i': tfi2i.__version__, 'tensorflow': tf.__version__, 'keras': keras.__version__,
       **(metadata or {}),
@@ -390,95 +422,28 @@ def export_model(model, export_base: str, *, version: int | None = None,
   return final
 
 
-def _dummy_build(model, config):
-  """Creates every variable the endpoints use with one tiny call per endpoint."""
-  size = 2 * padding_rule(model)[1]
-  channels = int(config.model.get('input_nc', 3))
-  for endpoint in model.translation_endpoints().values():
-    if not as_endpoint(endpoint).extra_inputs:
-      as_endpoint(endpoint).fn(tf.zeros([1, size, size, channels], tf.float32))
-
-
-def untracked_weights(model) -> list:
-  """Weights of `model` that tf.train.Checkpoint does not reach (so checkpoints lack them).
-
-  In Keras 3 a Python list of layers held by a custom Layer is not tracked for
-  tf.train.Checkpoint; such weights would silently keep their initial values on restore.
-  """
-  tracked = {id(o) for o in tf.train.TrackableView(model).descendants()}
-  return [w for w in model.weights if id(w) not in tracked]
-
-
-def restore_workdir(workdir: str, eval_mode: bool = False, precision: str = 'float32'):
-  """(model, config, step, checkpoint path) from WORKDIR's recipe.json and latest checkpoint.
-
-  The model is built under the Keras dtype policy `precision` (PRECISIONS; float32 by
-  default, whatever `train.precision` was: the checkpointed weights are float32 either
-  way); with eval_mode, with `model.eval_mode=True` (pix2pix: the official test.py --eval;
-  a ValueError for models without that switch). Raises FileNotFoundError without a
-  checkpoint, RuntimeError when some model weights cannot be checkpointed, and an
-  AssertionError from TF when the checkpoint does not match the recipe.
-  """
-  from tfi2i import config as config_lib  # pylint: disable=import-outside-toplevel
-  from tfi2i.models import build_model  # pylint: disable=import-outside-toplevel
-  if precision not in PRECISIONS:
-    raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
-  config = config_lib.load_workdir_recipe(workdir)
-  if eval_mode:
-    if 'eval_mode' not in config.model:
-      raise ValueError(f'the model of {workdir} ({config.model.get("name", "?")}) has no eval '
-                       'mode (recipe key model.eval_mode): its export is deterministic already')
-    config.model.eval_mode = True
-  checkpoint_dir = os.path.join(workdir, 'checkpoints')
-  latest = tf.train.latest_checkpoint(checkpoint_dir)
-  if not latest:
-    raise FileNotFoundError(f'no checkpoint in {checkpoint_dir}: train first '
-                            f'(python -m tfi2i.train --workdir={workdir} ...)')
-  previous = keras.mixed_precision.global_policy().name
-  keras.mixed_precision.set_global_policy(precision)
-  try:
-    model = build_model(config)
-    _dummy_build(model, config)
-  finally:
-    keras.mixed_precision.set_global_policy(previous)
-  missing = untracked_weights(model)
-  if missing:
-    names = ', '.join(sorted({w.path for w in missing})[:8])
-    raise RuntimeError(
-        f'{len(missing)} weights of {type(model).__name__} are not tracked by '
-        f'tf.train.Checkpoint ({names}, ...): checkpoints do not hold them, so an export '
-        'would contain their initial values. Assign each sub-layer to its own attribute '
-        '(Keras 3 does not track lists of layers for tf.train.Checkpoint).')
-  status = tf.train.Checkpoint(model=model).restore(latest).expect_partial()
-  try:
-    status.assert_existing_objects_matched()
-  except AssertionError as e:
-    detail = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
-    raise AssertionError(f'checkpoint {latest} does not match the model of '
-                         f'{workdir}/recipe.json: {detail}') from None
-  reader = tf.train.load_checkpoint(latest)
-  step_key = 'step/.ATTRIBUTES/VARIABLE_VALUE'
-  step = int(reader.get_tensor(step_key)) if reader.has_tensor(step_key) else None
-  return model, config, step, latest
-
-
-def export_workdir(workdir: str, version: int | None = None, eval_mode: bool = False,
+def export_workdir(workdir: str, version: int | None = None, mode: str | None = None,
                    precision: str = 'float32') -> str:
   """Restores WORKDIR's latest checkpoint and exports it to WORKDIR/export/<version>
-  (eval_mode, precision: see restore_workdir)."""
-  model, config, step, latest = restore_workdir(workdir, eval_mode=eval_mode,
-                                                precision=precision)
+  (mode, precision: see tfi2i.workdir.restore)."""
+  model, config, step, latest = workdir_lib.restore(workdir, mode=mode, precision=precision)
   metadata = {'recipe': config.to_dict(), 'step': step, 'precision': precision,
-              'checkpoint': os.path.basename(latest),
+              'mode': mode, 'checkpoint': os.path.basename(latest),
               'workdir': os.path.abspath(workdir)}
-  return export_model(model, os.path.join(workdir, 'export'), version=version,
+  return export_model(model, workdir_lib.export_dir(workdir), version=version,
                       metadata=metadata)
 
 
 def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model',
-        eval_mode: bool = False, precision: str = 'float32') -> int:
+        eval_mode: bool = False, precision: str = 'float32', mode: str | None = None) -> int:
   """The command line: exports WORKDIR, prints the version folder (ONNX: each file and its
-  max abs difference from the SavedModel); returns the exit status."""
+  max abs difference from the SavedModel); returns the exit status. eval_mode is
+  mode='eval' (pix2pix: the official test.py --eval)."""
+  if eval_mode:
+    if mode not in (None, 'eval'):
+      print(f'--eval_mode is --mode=eval; it cannot go with --mode={mode}', file=sys.stderr)
+      return 2
+    mode = 'eval'
   if fmt not in ('saved_model', 'onnx'):
     print(f'--format={fmt} is not supported; use saved_model or onnx', file=sys.stderr)
     return 2
@@ -488,8 +453,8 @@ def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model',
     return 2
   try:
     if fmt == 'onnx':
-      return _cli_onnx(workdir, version, eval_mode)
-    path = export_workdir(workdir, version=version, eval_mode=eval_mode, precision=precision)
+      return _cli_onnx(workdir, version, mode)
+    path = export_workdir(workdir, version=version, mode=mode, precision=precision)
   except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, AssertionError) as e:
     print(f'export of {workdir} failed: {e}', file=sys.stderr)
     return 1
@@ -497,21 +462,21 @@ def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model',
   return 0
 
 
-def _cli_onnx(workdir: str, version: int | None, eval_mode: bool = False) -> int:
+def _cli_onnx(workdir: str, version: int | None, mode: str | None = None) -> int:
   from tfi2i import onnx_export  # pylint: disable=import-outside-toplevel
-  base = os.path.join(workdir, 'export')
+  base = workdir_lib.export_dir(workdir)
   versions = existing_versions(base)
   if version is not None and version in versions:
     path = os.path.join(os.path.abspath(base), str(version))
-    if eval_mode and not _exported_in_eval_mode(path):
-      print(f'export version {version} of {workdir} was not exported with --eval_mode; '
-            'leave out --version to export a new version in eval mode', file=sys.stderr)
+    if mode and exported_mode(path) != mode:
+      print(f'export version {version} of {workdir} was not exported in mode {mode!r}; '
+            f'leave out --version to export a new version in that mode', file=sys.stderr)
       return 1
   elif version is None and versions and (
-      not eval_mode or _exported_in_eval_mode(os.path.join(base, str(versions[-1])))):
+      not mode or exported_mode(os.path.join(base, str(versions[-1]))) == mode):
     path = os.path.join(os.path.abspath(base), str(versions[-1]))
   else:
-    path = export_workdir(workdir, version=version, eval_mode=eval_mode)
+    path = export_workdir(workdir, version=version, mode=mode)
   print(f'SavedModel: {path}')
   try:
     report = onnx_export.export_onnx(path)
@@ -523,12 +488,22 @@ def _cli_onnx(workdir: str, version: int | None, eval_mode: bool = False) -> int
   return 0
 
 
-def _exported_in_eval_mode(version_dir) -> bool:
+def exported_mode(version_dir) -> str | None:
+  """The inference mode an export version was made in (None: the default mode). Exports
+  made before modes were recorded: the mode whose constructor overrides its recipe holds."""
+  info = read_metadata(version_dir)
+  if 'mode' in info:
+    return info['mode']
   try:
-    with open(os.path.join(version_dir, METADATA_PATH)) as f:
-      return bool(json.load(f)['recipe']['model'].get('eval_mode', False))
-  except (OSError, ValueError, KeyError, TypeError, AttributeError):
-    return False
+    from tfi2i.models import model_class  # pylint: disable=import-outside-toplevel
+    import ml_collections  # pylint: disable=import-outside-toplevel
+    recipe = ml_collections.ConfigDict(info['recipe'])
+    for mode, overrides in model_class(recipe).inference_modes.items():
+      if all(recipe.model.get(k) == v for k, v in overrides.items()):
+        return mode
+  except (KeyError, TypeError, ValueError, AttributeError):
+    pass
+  return None
 
 
 def _define_flags():
@@ -542,7 +517,11 @@ def _define_flags():
                             'Export format: saved_model, or onnx (its float signatures).'),
       eval_mode=flags.DEFINE_bool('eval_mode', False, 'pix2pix: export with the official '
                                   'test.py --eval (dropout off, running batch-norm '
-                                  'statistics): deterministic, and convertible to ONNX.'),
+                                  'statistics): deterministic, and convertible to ONNX. '
+                                  'The same as --mode=eval.'),
+      mode=flags.DEFINE_string('mode', None, 'An inference mode of the model (its '
+                               'inference_modes, e.g. pix2pix: eval); default: its '
+                               'default mode.'),
       precision=flags.DEFINE_enum('precision', 'float32', list(PRECISIONS),
                                   'Compute precision of the exported graph: float32, or '
                                   'mixed_bfloat16 (bfloat16 compute with float32 weights and '

@@ -46,7 +46,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfi2i.export import BYTES_SUFFIX
+from tfi2i import endpoints as ep
+from tfi2i.endpoints import BYTES_SUFFIX
+from tfi2i.versions import read_metadata
 
 ATOL = 1e-4
 # (batch, height, width) of the parity check; 37x29 is not a multiple of any model's
@@ -107,18 +109,23 @@ def _onnx_input_specs(specs):
   return result
 
 
-def _random_feed(specs, batch, height, width, rng):
+def _random_feed(specs, batch, height, width, rng, endpoint=None):
+  """Random inputs: images in [-1, 1], others N(0, 1) with unknown dimensions 3, except the
+  batch axis of inputs the endpoint declares per image."""
+  per_image = {i.name for i in endpoint.inputs if i.per_image} if endpoint else set()
   feed = {}
   for key, spec in specs.items():
     if key == 'images':
       feed[key] = rng.uniform(-1, 1, (batch, height, width, 3)).astype(np.float32)
     else:
-      shape = [3 if d is None else d for d in spec.shape.as_list()]
+      dims = spec.shape.as_list()
+      shape = [batch if (k == 0 and key in per_image) else 3 if d is None else d
+               for k, d in enumerate(dims)]
       feed[key] = rng.normal(0, 1, shape).astype(spec.dtype.as_numpy_dtype)
   return feed
 
 
-def _max_abs_diff(path, signature, specs, seed=0):
+def _max_abs_diff(path, signature, specs, seed=0, endpoint=None):
   """Largest |onnxruntime - SavedModel| over the outputs and CHECK_SHAPES."""
   import onnxruntime as ort  # pylint: disable=import-outside-toplevel
   session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
@@ -129,7 +136,7 @@ def _max_abs_diff(path, signature, specs, seed=0):
   rng = np.random.default_rng(seed)
   worst = 0.0
   for batch, height, width in CHECK_SHAPES:
-    feed = _random_feed(specs, batch, height, width, rng)
+    feed = _random_feed(specs, batch, height, width, rng, endpoint)
     got = dict(zip(names, session.run(names, feed)))
     want = signature(**{k: tf.constant(v) for k, v in feed.items()})
     for name in names:
@@ -169,7 +176,7 @@ def _floor_mod(ctx, node, name, args):  # pylint: disable=unused-argument
 CUSTOM_OP_HANDLERS = {'FloorMod': (_floor_mod, [])}
 
 
-def _convert_one(name, signature, specs, path, opset, atol):
+def _convert_one(name, signature, specs, path, opset, atol, endpoint=None):
   """Converts, checks and writes one signature to `path`; returns the max abs difference."""
   import tf2onnx  # pylint: disable=import-outside-toplevel
   keys = list(specs)
@@ -187,7 +194,7 @@ def _convert_one(name, signature, specs, path, opset, atol):
     with open(tmp, 'wb') as f:
       f.write(model_proto.SerializeToString())
     try:
-      diff = _max_abs_diff(tmp, signature, specs)
+      diff = _max_abs_diff(tmp, signature, specs, endpoint=endpoint)
     except Exception as e:  # pylint: disable=broad-except
       text = str(e) if len(str(e)) < 500 else str(e)[:500] + ' ...'
       raise ValueError(f'the converted model does not run in onnxruntime: {text}') from None
@@ -222,6 +229,7 @@ def export_onnx(saved_model_dir, output_dir=None, signatures=None, opset=DEFAULT
   saved_model_dir = os.path.abspath(os.path.expanduser(str(saved_model_dir)))
   loaded = tf.saved_model.load(saved_model_dir)
   available = dict(loaded.signatures)
+  declared = ep.from_metadata(read_metadata(saved_model_dir))
   all_specs = {}
   for n, sig in available.items():  # `images` first, then the extra inputs
     specs = sig.structured_input_signature[1]
@@ -254,7 +262,8 @@ def export_onnx(saved_model_dir, output_dir=None, signatures=None, opset=DEFAULT
   for name in selected:
     path = os.path.join(output_dir, name + '.onnx')
     try:
-      diff = _convert_one(name, available[name], all_specs[name], path, opset, atol)
+      diff = _convert_one(name, available[name], all_specs[name], path, opset, atol,
+                          declared.get(name))
     except Exception as e:  # pylint: disable=broad-except
       failed[name] = f'{type(e).__name__}: {e}'
       continue

@@ -35,8 +35,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfi2i import cli as cli_lib
+from tfi2i import endpoints as ep
 from tfi2i.data import images as image_io
 from tfi2i.versions import has_saved_model
+from tfi2i.versions import read_metadata
 from tfi2i.versions import version_folders
 
 LATEST_ALIAS = 'latest'
@@ -132,16 +134,21 @@ class LocalModel:
   same one, over TF Serving's REST or gRPC API):
     description           where the model is (printed, and the gallery's title);
     signature_names()     the signature names;
+    endpoints             {signature name: tfi2i.endpoints.Endpoint}: the declaration
+                          (the export's tfi2i.json; read off the signatures when missing);
     images(name, images, extra)
                           uint8 [B, H, W, 3] images of one size and the signature's other
-                          inputs -> {output name: uint8 [B, (K,) H, W, C] for image outputs,
-                          NumPy arrays for the others}; ModelCallError for a refused call;
+                          inputs -> {output name: uint8 [B, (K,) H, W, C] for image and
+                          heatmap outputs, NumPy arrays for the others}; ModelCallError for
+                          a refused call;
     call(name, inputs)    a float signature on a dict of arrays -> dict of NumPy arrays.
   """
 
   def __init__(self, model_dir: str):
     self.description = resolve_model_dir(model_dir)
     self._loaded = tf.saved_model.load(self.description)
+    self.endpoints = ep.from_metadata(read_metadata(self.description)) or ep.infer(
+        {name: _specs(sig) for name, sig in self._loaded.signatures.items()})
 
   def signature_names(self):
     return set(self._loaded.signatures)
@@ -157,7 +164,7 @@ class LocalModel:
 
   def images(self, name, images, extra):
     outputs = self.call(name, {'images': to_float(np.asarray(images)), **extra})
-    return {k: to_uint8(v) if v.ndim >= 4 else v for k, v in outputs.items()}
+    return pictures_to_uint8(self.endpoints.get(name), outputs)
 
 
 class OnnxModel:
@@ -177,6 +184,11 @@ class OnnxModel:
     self.description = path
     self._sessions = {os.path.splitext(os.path.basename(f))[0]: ort.InferenceSession(
         f, providers=['CPUExecutionProvider']) for f in files}
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    self.endpoints = ep.from_metadata(read_metadata(os.path.dirname(folder))) or ep.infer({
+        name: ({i.name: (_onnx_dtype(i.type), i.shape) for i in s.get_inputs()},
+               {o.name: (_onnx_dtype(o.type), o.shape) for o in s.get_outputs()})
+        for name, s in self._sessions.items()})
 
   def signature_names(self):
     return set(self._sessions)
@@ -203,24 +215,97 @@ def open_model(path: str):
   return LocalModel(path)
 
 
+def _specs(concrete) -> tuple:
+  """(inputs, outputs) of a concrete function as {name: (dtype name, shape or None)}."""
+  spec = lambda t: (t.dtype.name, None if t.shape.rank is None else t.shape.as_list())
+  inputs = {t.name: spec(t) for t in concrete.structured_input_signature[1].values()}
+  return inputs, {k: spec(v) for k, v in concrete.structured_outputs.items()}
+
+
+def _onnx_dtype(type_name: str) -> str:
+  """'tensor(float)' -> 'float32'."""
+  inner = type_name[type_name.find('(') + 1:type_name.rfind(')')]
+  return {'float': 'float32', 'double': 'float64'}.get(inner, inner)
+
+
+def pictures_to_uint8(endpoint, outputs: dict) -> dict:
+  """Float outputs of a signature with its image outputs ([-1, 1]) and heatmaps ([0, 1])
+  as uint8 pixels; the others as they are. Without a declaration, rank >= 4 is an image."""
+  result = {}
+  for k, v in outputs.items():
+    try:
+      declared = endpoint.output(k) if endpoint is not None else None
+    except KeyError:
+      declared = None
+    kind = declared.kind if declared is not None else (ep.IMAGE if v.ndim >= 4 else ep.VECTOR)
+    if kind == ep.IMAGE:
+      result[k] = to_uint8(v)
+    elif kind == ep.HEATMAP:
+      result[k] = np.clip(np.round(np.asarray(v) * 255.0), 0, 255).astype(np.uint8)
+    else:
+      result[k] = v
+  return result
+
+
+def _variant(model, direction, *roles):
+  """The name of the endpoint that is a variant of `direction` with inputs of `roles`."""
+  for name, endpoint in model.endpoints.items():
+    if (not name.endswith(ep.BYTES_SUFFIX) and endpoint.variant_of == direction
+        and all(endpoint.input_with_role(r) for r in roles)):
+      return name
+  return None
+
+
 def _latent_inputs(model, direction, samples, seed, reference):
-  """(signature name, extra inputs) for --samples (seeded codes) or --reference (its code)."""
+  """(signature name, extra inputs) for --samples (seeded codes: the endpoint that is a
+  variant of `direction` with seed and num_samples inputs) or --reference (its code: the
+  endpoint with a code output, then the variant of `direction` with a code input)."""
   if samples and reference:
     raise ValueError('use either --samples (random codes) or --reference (the code of one '
                      'image), not both')
   if samples < 0:
     raise ValueError(f'--samples must be >= 0, got {samples}')
   if samples:
-    return f'{direction}_random', {'seed': np.asarray(seed, np.int64),
-                                   'num_samples': np.asarray(samples, np.int32)}
+    name = _variant(model, direction, ep.SEED, ep.NUM_SAMPLES)
+    if name is None:
+      raise ValueError(f'--samples: the model in {model.description} has no endpoint that '
+                       f'draws random codes for {direction} (it is deterministic)')
+    endpoint = model.endpoints[name]
+    return name, {endpoint.input_with_role(ep.SEED).name: np.asarray(seed, np.int64),
+                  endpoint.input_with_role(ep.NUM_SAMPLES).name: np.asarray(samples, np.int32)}
   if reference:
-    _require_signature(model, 'encode')
+    encoder = next((n for n, e in model.endpoints.items() if not n.endswith(ep.BYTES_SUFFIX)
+                    and e.output_with_role(ep.CODE) and not e.variant_of), None)
+    name = _variant(model, direction, ep.CODE)
+    if encoder is None or name is None:
+      raise ValueError(f'--reference: the model in {model.description} has no encoder and '
+                       f'code-taking variant of {direction}')
     ref = to_float(image_io.load_image(reference))[None]
+    code = model.endpoints[encoder].output_with_role(ep.CODE).name
     try:
-      return f'{direction}_sample', {'z': model.call('encode', {'images': ref})['mu']}
+      value = model.call(encoder, {'images': ref})[code]
     except ModelCallError as e:
       raise ValueError(f'cannot encode the reference {reference}: {e}') from None
+    return name, {model.endpoints[name].input_with_role(ep.CODE).name: value}
   return direction, {}
+
+
+def _given_inputs(model, name, values, batch):
+  """The declared inputs of signature `name` from `values` ({input: value}); a per-image
+  input given once is used for every image of the batch."""
+  endpoint = model.endpoints.get(name)
+  out = {}
+  for declared in (endpoint.inputs if endpoint else ()):
+    if declared.role in (ep.SEED, ep.NUM_SAMPLES, ep.CODE):
+      continue  # set by --samples / --reference
+    if declared.name not in values:
+      raise ValueError(f'signature {name!r} needs input {declared.name!r} '
+                       f'({declared.doc or declared.dtype}): pass --extra={declared.name}=...')
+    value = np.asarray(values[declared.name], declared.dtype)
+    if declared.per_image and value.ndim == len(declared.shape):
+      value = np.broadcast_to(value, (batch,) + value.shape)
+    out[declared.name] = value
+  return out
 
 
 def _require_signature(model, name):
@@ -289,11 +374,12 @@ def _batches(items, batch_size):
     yield batch
 
 
-def _run(model, name, batch, extra):
+def _run(model, name, batch, extra, values=None):
   """{key: uint8 [B, H, W, C]} for a list of (index, path, image) items. A sampled output
   [B, K, H, W, C] becomes the keys `<key>__s<j>` (j < K); with K = 1 (a reference's
   code) it stays `<key>`. Outputs that are not images (latent codes) are left out."""
   out = {}
+  extra = {**extra, **_given_inputs(model, name, values or {}, len(batch))}
   for k, v in model.images(name, np.stack([image for _, _, image in batch]), extra).items():
     if v.ndim == 5 and v.shape[1] == 1:
       out[k] = v[:, 0]
@@ -306,7 +392,7 @@ def _run(model, name, batch, extra):
 
 def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
               batch_size: int = 1, samples: int = 0, seed: int = 0,
-              reference: str | None = None) -> TranslateResult:
+              reference: str | None = None, values: dict | None = None) -> TranslateResult:
   """Translates image files with an export; see the module docstring for the output layout.
 
   Args:
@@ -320,7 +406,10 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
     samples: K > 0 writes K translations per input (`<name>__s<j>.png`) from latent codes
       drawn with `seed` (the export's `<direction>_random` signature: BicycleGAN family).
     seed: seed of those codes (the same seed gives the same K codes for every input).
-    reference: an image whose encoded code (the `encode` signature) styles every output.
+    reference: an image whose encoded code (the endpoint with a code output) styles every
+      output.
+    values: {input name: value} for the signature's other declared inputs (e.g. a
+      conditioning vector); a per-image input given once is used for every image.
 
   Returns:
     TranslateResult; files that failed are listed in `failures`, not raised.
@@ -339,6 +428,8 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
   model = open_model(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
   signature_name, extra = _latent_inputs(model, direction, samples, seed, reference)
   _require_signature(model, signature_name)
+  given = dict(values or {})
+  _given_inputs(model, signature_name, given, 1)  # a missing input fails before any file
   names = output_names(paths)
 
   failures, loaded = {}, []
@@ -352,12 +443,12 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
   written = {}  # index -> {key: relative path}
   for batch in _batches(loaded, batch_size):
     try:
-      results = [(batch, _run(model, signature_name, batch, extra))]
+      results = [(batch, _run(model, signature_name, batch, extra, given))]
     except ModelCallError:
       results = []  # retry one by one, so that the error names the file
       for item in batch:
         try:
-          results.append(([item], _run(model, signature_name, [item], extra)))
+          results.append(([item], _run(model, signature_name, [item], extra, given)))
         except ModelCallError as e:
           failures[item[0]] = f'cannot translate {item[1]}: {e}'
           logging.error('%s', failures[item[0]])
@@ -399,12 +490,27 @@ def _column_order(key):
   return (base != OUTPUT_KEY, base, int(j) if j else -1)
 
 
+def parse_values(items) -> dict:
+  """--extra NAME=V1,V2,... flags -> {name: float array} (ValueError naming a bad one)."""
+  values = {}
+  for item in items or ():
+    name, sep, text = item.partition('=')
+    try:
+      if not sep or not name:
+        raise ValueError
+      values[name] = np.array([float(v) for v in text.split(',')], np.float32)
+    except ValueError:
+      raise ValueError(f'--extra={item}: expected NAME=V1,V2,... (numbers)') from None
+  return values
+
+
 def cli(model: str, input: str, output: str,  # pylint: disable=redefined-builtin
         direction: str = 'a_to_b', batch_size: int = 1, samples: int = 0, seed: int = 0,
-        reference: str | None = None) -> int:
+        reference: str | None = None, extra=None) -> int:
   """The command line: translate, print where the gallery is; returns the exit status."""
   try:
-    result = translate(model, input, output, direction, batch_size, samples, seed, reference)
+    result = translate(model, input, output, direction, batch_size, samples, seed, reference,
+                       parse_values(extra))
   except (FileNotFoundError, ValueError, image_io.DataError) as e:
     print(f'translate failed: {e}', file=sys.stderr)
     return 1
@@ -439,7 +545,10 @@ def define_io_flags():
                                    'random latent codes (<name>__s<j>.png; BicycleGAN family).'),
       seed=flags.DEFINE_integer('seed', 0, 'Seed of the --samples codes.'),
       reference=flags.DEFINE_string('reference', None, 'An image whose encoded latent code '
-                                    'is used for every output (BicycleGAN family).'))
+                                    'is used for every output (BicycleGAN family).'),
+      extra=flags.DEFINE_multi_string('extra', None, 'NAME=V1,V2,...: a value for an input '
+                                      'the signature declares besides images (e.g. a '
+                                      'conditioning vector), used for every image.'))
 
 
 def _define_flags():

@@ -1,10 +1,22 @@
-"""Export version folders: TF Serving's layout, `BASE/<integer version>/saved_model.pb`.
+"""Export version folders: TF Serving's layout, `BASE/<integer version>/saved_model.pb`, and
+the tfi2i.json each holds.
 
 No TensorFlow import, so light commands (tfi2i.serving.config) can use it too.
 """
+import json
 import os
 
 SAVED_MODEL = 'saved_model.pb'
+METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')  # what tfi2i.export records
+
+
+def read_metadata(version_dir) -> dict:
+  """An export version's assets.extra/tfi2i.json ({} when missing or unreadable)."""
+  try:
+    with open(os.path.join(version_dir, METADATA_PATH), encoding='utf-8') as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return {}
 
 
 def has_saved_model(folder: str) -> bool:

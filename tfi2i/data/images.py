@@ -98,13 +98,16 @@ def _bad_list(bad: list[ImageRecord]) -> str:
   return '\n'.join(lines)
 
 
+ON_BAD_IMAGE = ('fail', 'skip')
+
+
 def scan_images(paths, on_error: str = 'fail') -> list[ImageRecord]:
   """scan_image for every path (thread pool); returns the good records.
 
   on_error: 'fail' raises DataError listing every bad path; 'skip' logs a warning
   with the count and drops them (DataError if none is left).
   """
-  if on_error not in ('fail', 'skip'):
+  if on_error not in ON_BAD_IMAGE:
     raise DataError(f"on_bad_image must be 'fail' or 'skip', got {on_error!r}")
   paths = [str(p) for p in paths]
   if not paths:

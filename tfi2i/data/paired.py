@@ -41,7 +41,6 @@ from tfi2i.data.images import DataError
 
 LAYOUTS = ('aligned', 'folders')
 DIRECTIONS = ('AtoB', 'BtoA')
-DATA_KINDS = ('unpaired', 'paired')
 _SPLIT_NAMES = ('train', 'val', 'test')
 _MAX_LISTED = 20
 _fold_in = tf.random.experimental.stateless_fold_in
@@ -301,28 +300,3 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
   logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, n,
                info.steps_per_epoch, batch_size)
   return _finish(ds, batch_size), info
-
-
-def make_dataset(kind: str, data_cfg, **kwargs) -> tuple[tf.data.Dataset, pipelines.DatasetInfo]:
-  """The training stream a model of data kind `kind` needs.
-
-  With data.direction='BtoA' a and b are swapped for both kinds, like the
-  official --direction (which every official model reads in set_input).
-
-  Args:
-    kind: 'paired' (paired_dataset) or 'unpaired' (pipelines.unpaired_dataset).
-    data_cfg: the recipe's data section.
-    **kwargs: batch_size, seed, start_step, split, as the two functions take.
-  """
-  if kind == 'paired':
-    return paired_dataset(data_cfg, **kwargs)
-  if kind != 'unpaired':
-    raise DataError(f'unknown data kind {kind!r}; one of {DATA_KINDS}')
-  swap = direction(data_cfg) == 'BtoA'
-  ds, info = pipelines.unpaired_dataset(data_cfg, **kwargs)
-  if swap:
-    ds = ds.map(lambda x: {'a': x['b'], 'b': x['a']})
-    info = pipelines.DatasetInfo(n_a=info.n_b, n_b=info.n_a, epoch_size=info.epoch_size,
-                                 steps_per_epoch=info.steps_per_epoch,
-                                 source=f'{info.source} (BtoA: a <- B, b <- A)')
-  return ds, info

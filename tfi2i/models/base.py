@@ -1,30 +1,9 @@
-"""Pieces every translation model shares: the image pool, export endpoints, the base class."""
-import dataclasses
-from typing import Callable
+"""Pieces every translation model shares: the image pool, the base class, the gradient step."""
+import inspect
 
 import keras
+import numpy as np
 import tensorflow as tf
-
-
-@dataclasses.dataclass
-class Endpoint:
-  """One exported function of a model (tfi2i.export makes a float and a bytes signature).
-
-  fn(images, **extra) -> dict of named outputs. Outputs of rank >= 4 are images
-  ([batch, H, W, C], or [batch, samples, H, W, C]) at the size of `images`; others (latent
-  codes) pass through as they are.
-  extra_inputs: name -> tf.TensorSpec of inputs besides `images` (a latent code, a seed).
-  pad: pad images to the model's size_multiple and crop the outputs back (False when fn
-    takes any size itself, e.g. an encoder that resizes its input).
-  """
-  fn: Callable
-  extra_inputs: dict = dataclasses.field(default_factory=dict)
-  pad: bool = True
-  shared_outputs: tuple = ()  # outputs without a batch axis (the same for every image)
-
-
-def as_endpoint(obj) -> Endpoint:
-  return obj if isinstance(obj, Endpoint) else Endpoint(obj)
 
 
 class ImagePool(tf.Module):
@@ -83,28 +62,51 @@ class ImagePool(tf.Module):
 
 
 class TranslationModel(keras.Model):
-  """Base of every tfi2i model.
+  """Base of every tfi2i model; BUILD_NOTES.md "The model API" is the guide.
+
+  The constructor is the recipe's schema: a subclass takes keyword arguments only, each
+  with its default and the official source of that default, and passes `args=locals()`
+  up. `tfi2i.models.build_model` fills them from the recipe's `model` section (and `loss`
+  section: the arguments named in `loss_args`); a recipe key that is not an argument is an
+  error naming it. Arguments with fixed choices are checked here or by the nets they go to.
 
   Subclasses define:
-    call(images, direction=..., training=False): inference, what export uses;
-    train_step(batch) -> dict of losses reduced for the global batch (per replica);
+    call(images, ..., training=False): inference;
+    train_step(batch) -> dict of losses reduced for the global batch (per replica); with
+      `batches_per_step` = k > 1 it receives a tuple of k batches;
+    build_for_training(batch_spec): optimizer slots, pools (batch_spec: the data stream's
+      element spec, a dict of tf.TensorSpec);
+    image_panels(batch) -> {group: [(name, images) or (name, images, kind)]} for TensorBoard
+      (kind 'image' [-1, 1] or 'heatmap' [0, 1], tfi2i.endpoints);
+    endpoints() -> {name: tfi2i.endpoints.Endpoint}: what export and translate use.
+  And may set these class attributes (hooks the generic code asks, instead of switching
+  on the model's type):
     optimizer_names: attribute names of the optimizers `compile` receives;
-    image_panels(batch) -> dict name -> images in [-1, 1] (or heatmaps in [0, 1]) for TensorBoard;
-    translation_endpoints() -> dict name -> Endpoint, or a plain fn(images) -> dict of
-      named outputs;
-    size_multiple: H and W the generators need to be divisible by (export pads and crops).
+    loss_args: constructor arguments that live in the recipe's `loss` section;
+    retired_args: {argument: the only value it could have}: keys of old recipes (a
+      workdir's recipe.json) that the model no longer takes and ignores at that value;
+    data_stream: the tfi2i.data stream that trains and evaluates it ('unpaired', 'paired');
+    inference_modes: {mode: constructor overrides} that export/evaluate can restore the
+      model in (e.g. pix2pix's {'eval': {'eval_mode': True}}, the official test.py --eval);
+    batches_per_step: batches one train_step consumes (k critic steps + 1 generator step);
+    size_multiple, min_input_size: what the exported signatures pad images to.
   """
 
   optimizer_names = ()
+  loss_args = ()
+  retired_args = {}
+  data_stream = 'unpaired'
+  inference_modes = {}
+  batches_per_step = 1
   size_multiple = 1
-  data_kind = 'unpaired'  # which tfi2i.data stream trains it: 'unpaired' or 'paired'
+  min_input_size = None
 
-  def __init__(self, model=None, loss=None, seed=0, **kwargs):
-    """model, loss: the recipe's model and loss sections as dicts; seed: train.seed."""
+  def __init__(self, *, seed=0, args=None, **kwargs):
+    """seed: train.seed; args: the subclass's `locals()` (its recipe arguments)."""
     super().__init__(**kwargs)
-    self.model_cfg = dict(model or {})
-    self.loss_cfg = dict(loss or {})
     self.seed = int(seed)
+    names = schema(type(self))
+    self.args = {k: v for k, v in (args or {}).items() if k in names}
 
   def compile(self, **optimizers):
     super().compile(optimizer=None)
@@ -114,23 +116,122 @@ class TranslationModel(keras.Model):
     for name in self.optimizer_names:
       setattr(self, name, optimizers[name])
 
-  def build_for_training(self, image_shape):
+  def build_for_training(self, batch_spec):
     """Creates training state (optimizer slots, pools) before the first step, so that
     checkpoints can be restored into it and no variable is created inside a tf.function."""
     raise NotImplementedError
 
+  def example_batch(self, batch_size, height, width):
+    """A training batch of zeros (what the data stream yields): for benchmarks and tests."""
+    return {k: tf.zeros([batch_size, height, width, 3]) for k in ('a', 'b')}
+
   def image_panels(self, batch):
     raise NotImplementedError
 
-  def translation_endpoints(self):
+  def endpoints(self):
     raise NotImplementedError
 
+  @property
+  def input_channels(self):
+    return int(self.args.get('input_nc', 3))
+
+  def padding(self):
+    """(size_multiple, min_side): what the exported signatures pad images up to.
+
+    min_side is `min_input_size` when the model sets it, else 2 * size_multiple (the ResNet
+    generator's reflection paddings need at least 2 pixels after its two stride-2 steps),
+    rounded up to a multiple.
+    """
+    multiple = max(1, int(self.size_multiple or 1))
+    min_side = self.min_input_size
+    min_side = 2 * multiple if min_side is None else max(1, int(min_side))
+    return multiple, -(-min_side // multiple) * multiple
+
+  def build_endpoints(self):
+    """Creates every variable the endpoints use, with one small call of each (zeros for
+    every declared input)."""
+    side = 2 * self.padding()[1]
+    for endpoint in self.endpoints().values():
+      size = endpoint.input_size or side
+      inputs = {}
+      for i in endpoint.inputs:
+        shape = [1 if d is None else d for d in i.full_shape()]
+        inputs[i.name] = (tf.ones(shape, i.dtype) if i.dtype.startswith('int')
+                          else tf.zeros(shape, i.dtype))
+      endpoint.fn(tf.zeros([1, size, size, self.input_channels]), **inputs)
+
+  def sampler(self, samples, seed, batch_size):
+    """How tfi2i.evaluate draws outputs: (fn(images [n, H, W, C], indices) -> float32
+    [n, K, H, W, C], K, description). Default: deterministic, K = 1 whatever `samples`
+    says: the first image output of the first endpoint, batch_size images per call."""
+    del samples, seed
+    name, endpoint = next(iter(self.endpoints().items()))
+    output = next(o.name for o in endpoint.outputs if o.kind == 'image')
+    gen = tf.function(lambda x: endpoint.fn(x)[output], reduce_retracing=True)
+
+    def sample(a, indices):
+      del indices
+      out = [np.asarray(gen(a[s:s + batch_size]), np.float32)
+             for s in range(0, a.shape[0], batch_size)]
+      return np.concatenate(out)[:, None]
+
+    return sample, 1, f'{type(self).__name__} {name}: deterministic, one sample per input'
+
+  def apply_gradients(self, optimizer, tape, loss, variables):
+    """One optimizer update from `loss` recorded on `tape` (see apply_gradients)."""
+    return apply_gradients(optimizer, tape, loss, variables)
+
+  def stateless_seed(self, *parts):
+    """A [2] int32 seed for tf.random.stateless_* ops: a function of train.seed, the
+    replica and `parts` (e.g. a tag and an optimizer's iteration count), so a resumed run
+    draws what an uninterrupted one would."""
+    key = tf.constant([self.seed, 0], tf.int64)
+    context = tf.distribute.get_replica_context()
+    replica = context.replica_id_in_sync_group if context is not None else 0
+    for part in (replica, *parts):
+      key = tf.random.experimental.stateless_fold_in(key, tf.cast(part, tf.int64))
+    return key
+
   def get_config(self):
-    return {**super().get_config(), 'model': self.model_cfg, 'loss': self.loss_cfg,
-            'seed': self.seed}
+    return {**super().get_config(), **self.args, 'seed': self.seed}
+
+
+def schema(cls) -> dict:
+  """{argument: default} of a model class's constructor: its recipe keys."""
+  params = inspect.signature(cls.__init__).parameters
+  return {name: p.default for name, p in params.items()
+          if p.kind == inspect.Parameter.KEYWORD_ONLY and name not in ('seed', 'args')}
+
+
+def apply_gradients(optimizer, tape, loss, variables):
+  """Applies the gradients of `loss` (recorded on `tape`) to `variables` with `optimizer`.
+
+  * Loss scaling: under a LossScaleOptimizer (train.precision='mixed_float16') the
+    gradients are taken of the scaled loss; the optimizer unscales them and skips the step
+    when they are not finite.
+  * Missing gradients: a variable no term reaches (None) is left as it is.
+  * Constraints: a variable's `constraint` (e.g. U-GAT-IT's rho, clipped to [0, 1]) is
+    applied after the update by the Keras optimizer.
+  The tape must be persistent when it is used for several updates.
+  Returns the number of variables updated (a Python int).
+  """
+  scale = getattr(optimizer, 'dynamic_scale', None)
+  loss = tf.cast(loss, tf.float32)
+  output_gradients = None if scale is None else tf.cast(scale, tf.float32)
+  grads = tape.gradient(loss, variables, output_gradients=output_gradients)
+  pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+  if pairs:
+    optimizer.apply_gradients(pairs)
+  return len(pairs)
 
 
 def average_loss(per_example):
   """Mean over the global batch (tf.nn.compute_average_loss): N replicas give the same
   update as one device, since optimizers sum replica gradients."""
   return tf.nn.compute_average_loss(per_example)
+
+
+def check_choice(key, value, choices):
+  """A ValueError naming the recipe key unless value is one of choices."""
+  if value not in choices:
+    raise ValueError(f'recipe key {key} is {value!r}; expected one of {tuple(choices)}')

@@ -9,7 +9,9 @@ import tensorflow as tf
 
 from tfi2i import losses
 from tfi2i import nets
+from tfi2i.endpoints import Endpoint
 from tfi2i.models.base import average_loss
+from tfi2i.models.base import check_choice
 from tfi2i.models.base import ImagePool, TranslationModel
 
 
@@ -25,27 +27,45 @@ class CycleGAN(TranslationModel):
   """
 
   optimizer_names = ('g_optimizer', 'd_optimizer')
+  loss_args = ('gan_mode', 'lambda_a', 'lambda_b', 'lambda_identity', 'pool_size')
+  retired_args = {'generator': 'resnet', 'discriminator': 'patch'}  # recipes before issue 12
   directions = ('a_to_b', 'b_to_a')
   size_multiple = 4
 
-  def __init__(self, model=None, loss=None, seed=0, **kwargs):
-    super().__init__(model, loss, seed, **kwargs)
-    m, self.l = self.model_cfg, self.loss_cfg
+  # Sources of the defaults: junyanz/pytorch-CycleGAN-and-pix2pix options/base_options.py (B),
+  # options/train_options.py (T), models/cycle_gan_model.py (C), models/networks.py (N).
+  def __init__(self, *,
+               input_nc=3,  # B --input_nc
+               output_nc=3,  # B --output_nc
+               ngf=64,  # B --ngf
+               n_blocks=9,  # B --netG resnet_9blocks (resnet_6blocks: 6)
+               ndf=64,  # B --ndf
+               n_layers_d=3,  # B --netD basic = N NLayerDiscriminator(n_layers=3): 70x70 PatchGAN
+               norm='instance',  # B --norm instance (affine=False, no running statistics)
+               use_dropout=False,  # B --no_dropout is set for CycleGAN
+               init_gain=0.02,  # B --init_type normal --init_gain 0.02
+               gan_mode='lsgan',  # T --gan_mode lsgan
+               lambda_a=10.0,  # C --lambda_A: cycle A -> B -> A
+               lambda_b=10.0,  # C --lambda_B: cycle B -> A -> B
+               lambda_identity=0.5,  # C --lambda_identity (scaled by lambda_a / lambda_b)
+               pool_size=50,  # T --pool_size
+               seed=0, **kwargs):
+    super().__init__(seed=seed, args=locals(), **kwargs)
+    check_choice('loss.gan_mode', gan_mode, losses.GAN_MODES)
     gen = lambda name, cin, cout: nets.resnet_generator(
-        cin, cout, m.get('ngf', 64), m.get('n_blocks', 9), m.get('norm', 'instance'),
-        m.get('use_dropout', False), m.get('init_gain', 0.02), name=name)
-    disc = lambda name, cin: nets.patch_discriminator(
-        cin, m.get('ndf', 64), m.get('n_layers_d', 3), m.get('norm', 'instance'),
-        m.get('init_gain', 0.02), name=name)
-    cin, cout = m.get('input_nc', 3), m.get('output_nc', 3)
-    self.gen_a2b = gen('gen_a2b', cin, cout)
-    self.gen_b2a = gen('gen_b2a', cout, cin)
-    self.disc_a = disc('disc_a', cin)
-    self.disc_b = disc('disc_b', cout)
-    self.gan_mode = self.l.get('gan_mode', 'lsgan')
-    self.lambda_a = float(self.l.get('lambda_a', 10.0))
-    self.lambda_b = float(self.l.get('lambda_b', 10.0))
-    self.lambda_identity = float(self.l.get('lambda_identity', 0.5))
+        cin, cout, ngf, n_blocks, norm, use_dropout, init_gain, name=name)
+    disc = lambda name, cin: nets.patch_discriminator(cin, ndf, n_layers_d, norm, init_gain,
+                                                      name=name)
+    self.gen_a2b = gen('gen_a2b', input_nc, output_nc)
+    self.gen_b2a = gen('gen_b2a', output_nc, input_nc)
+    self.disc_a = disc('disc_a', input_nc)
+    self.disc_b = disc('disc_b', output_nc)
+    self.gan_mode = gan_mode
+    self.lambda_a = float(lambda_a)
+    self.lambda_b = float(lambda_b)
+    self.lambda_identity = float(lambda_identity)
+    self.n_layers_d = int(n_layers_d)
+    self.pool_size = int(pool_size)
     self.pool_a = self.pool_b = None
 
   @property
@@ -57,16 +77,17 @@ class CycleGAN(TranslationModel):
       raise ValueError(f'direction must be one of {self.directions}, got {direction!r}')
     return self.generators[direction](images, training=training)
 
-  def build_for_training(self, image_shape):
-    """image_shape: (H, W, C) of a training crop. Builds optimizer slots and the pools."""
-    n_layers = int(self.model_cfg.get('n_layers_d', 3))
+  def build_for_training(self, batch_spec):
+    """Builds optimizer slots and the pools for training crops of batch_spec['a']'s size."""
+    image_shape = tuple(batch_spec['a'].shape[1:])
+    n_layers = self.n_layers_d
     smallest = 3 * 2 ** n_layers  # n stride-2 convs then two 4x4 stride-1 convs
     if any(d is not None and d < smallest for d in image_shape[:2]):
       raise ValueError(
           f'training images of {image_shape[0]}x{image_shape[1]} px are too small for the '
           f'{n_layers}-layer PatchGAN (needs at least {smallest} px per side); raise '
           f'data.crop_size or lower model.n_layers_d')
-    pool_size = int(self.l.get('pool_size', 50))
+    pool_size = self.pool_size
     self.pool_a = ImagePool(pool_size, image_shape, seed=self.seed * 2 + 1, name='pool_a')
     self.pool_b = ImagePool(pool_size, image_shape, seed=self.seed * 2 + 2, name='pool_b')
     self.g_optimizer.build(self.gen_a2b.trainable_variables + self.gen_b2a.trainable_variables)
@@ -93,7 +114,7 @@ class CycleGAN(TranslationModel):
         terms['identity_a'] = losses.identity_loss(
             real_a, self.gen_b2a(real_a, training=True), self.lambda_a * self.lambda_identity)
       g_total = average_loss(tf.add_n(list(terms.values())))
-    self.g_optimizer.apply_gradients(zip(tape.gradient(g_total, g_vars), g_vars))
+    self.apply_gradients(self.g_optimizer, tape, g_total, g_vars)
 
     pooled_b = self.pool_b.query(tf.stop_gradient(fake_b))
     pooled_a = self.pool_a.query(tf.stop_gradient(fake_a))
@@ -104,7 +125,7 @@ class CycleGAN(TranslationModel):
       terms['disc_a'] = losses.discriminator_loss(
           self.disc_a(real_a, training=True), self.disc_a(pooled_a, training=True), self.gan_mode)
       d_total = average_loss(terms['disc_a'] + terms['disc_b'])
-    self.d_optimizer.apply_gradients(zip(tape.gradient(d_total, d_vars), d_vars))
+    self.apply_gradients(self.d_optimizer, tape, d_total, d_vars)
 
     logs = {name: average_loss(value) for name, value in terms.items()}
     logs['gen_total'] = g_total
@@ -122,6 +143,7 @@ class CycleGAN(TranslationModel):
                    ('rec_b', self.gen_a2b(fake_a, training=False))],
     }
 
-  def translation_endpoints(self):
-    return {name: (lambda g: lambda x: {'output': g(x, training=False)})(gen)
+  def endpoints(self):
+    return {name: Endpoint((lambda g: lambda x: {'output': g(x, training=False)})(gen),
+                           doc=f'the {name} generator')
             for name, gen in self.generators.items()}

@@ -3,11 +3,14 @@
 Official code: junyanz/pytorch-CycleGAN-and-pix2pix models/pix2pix_model.py.
 """
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfi2i import losses
 from tfi2i import nets
+from tfi2i.endpoints import Endpoint
 from tfi2i.models.base import average_loss
+from tfi2i.models.base import check_choice
 from tfi2i.models.base import TranslationModel
 
 
@@ -25,23 +28,39 @@ class Pix2Pix(TranslationModel):
   """
 
   optimizer_names = ('g_optimizer', 'd_optimizer')
+  loss_args = ('gan_mode', 'lambda_l1')
+  retired_args = {'generator': 'unet', 'discriminator': 'patch'}  # recipes before issue 12
   directions = ('a_to_b',)
-  data_kind = 'paired'
+  data_stream = 'paired'
+  inference_modes = {'eval': {'eval_mode': True}}  # the official test.py --eval
 
-  def __init__(self, model=None, loss=None, seed=0, **kwargs):
-    super().__init__(model, loss, seed, **kwargs)
-    m, l = self.model_cfg, self.loss_cfg
-    cin, cout = m.get('input_nc', 3), m.get('output_nc', 3)
-    self.num_downs = int(m.get('num_downs', 8))
+  # Sources of the defaults: junyanz/pytorch-CycleGAN-and-pix2pix options/base_options.py (B),
+  # models/pix2pix_model.py modify_commandline_options (P), models/networks.py (N).
+  def __init__(self, *,
+               input_nc=3,  # B --input_nc
+               output_nc=3,  # B --output_nc
+               num_downs=8,  # P --netG unet_256 = N UnetGenerator(num_downs=8) (unet_128: 7)
+               ngf=64,  # B --ngf
+               ndf=64,  # B --ndf
+               n_layers_d=3,  # B --netD basic: 70x70 PatchGAN on the A|B pair (N n_layers=3)
+               norm='batch',  # P --norm batch
+               use_dropout=True,  # B --no_dropout not set: dropout 0.5 in the inner U-Net blocks
+               init_gain=0.02,  # B --init_type normal --init_gain 0.02
+               eval_mode=False,  # B --eval off: test time runs G as in training (dropout, batch stats)
+               gan_mode='vanilla',  # P gan_mode vanilla
+               lambda_l1=100.0,  # P --lambda_L1
+               seed=0, **kwargs):
+    super().__init__(seed=seed, args=locals(), **kwargs)
+    check_choice('loss.gan_mode', gan_mode, losses.GAN_MODES)
+    self.num_downs = int(num_downs)
     self.generator = nets.unet_generator(
-        cin, cout, num_downs=self.num_downs, ngf=m.get('ngf', 64), norm=m.get('norm', 'batch'),
-        use_dropout=m.get('use_dropout', True), init_gain=m.get('init_gain', 0.02), name='generator')
+        input_nc, output_nc, num_downs=self.num_downs, ngf=ngf, norm=norm,
+        use_dropout=use_dropout, init_gain=init_gain, name='generator')
     self.discriminator = nets.patch_discriminator(
-        cin + cout, m.get('ndf', 64), m.get('n_layers_d', 3), m.get('norm', 'batch'),
-        m.get('init_gain', 0.02), name='discriminator')
-    self.eval_mode = bool(m.get('eval_mode', False))
-    self.gan_mode = l.get('gan_mode', 'vanilla')
-    self.lambda_l1 = float(l.get('lambda_l1', 100.0))
+        input_nc + output_nc, ndf, n_layers_d, norm, init_gain, name='discriminator')
+    self.eval_mode = bool(eval_mode)
+    self.gan_mode = gan_mode
+    self.lambda_l1 = float(lambda_l1)
     self.size_multiple = 2 ** self.num_downs
     self.min_input_size = self.size_multiple  # a U-Net runs on any multiple of 2**num_downs
 
@@ -50,7 +69,8 @@ class Pix2Pix(TranslationModel):
       raise ValueError(f"pix2pix translates one way: direction must be 'a_to_b', got {direction!r}")
     return self.generator(images, training=training or not self.eval_mode)
 
-  def build_for_training(self, image_shape):
+  def build_for_training(self, batch_spec):
+    image_shape = tuple(batch_spec['a'].shape[1:])
     smallest = 2 ** self.num_downs
     if any(d is not None and d < smallest for d in image_shape[:2]):
       raise ValueError(f'training images of {image_shape[0]}x{image_shape[1]} px are too small for a '
@@ -73,12 +93,12 @@ class Pix2Pix(TranslationModel):
               self.discriminator(pair(real_a, tf.stop_gradient(fake_b)), training=True),
               self.gan_mode)
           d_total = average_loss(terms['disc'])
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_total, d_vars), d_vars))
+        self.apply_gradients(self.d_optimizer, d_tape, d_total, d_vars)
       terms['gen_gan'] = losses.generator_loss(
           self.discriminator(pair(real_a, fake_b), training=True), self.gan_mode)
       terms['gen_l1'] = self.lambda_l1 * losses.l1_loss(fake_b, real_b)
       g_total = average_loss(terms['gen_gan'] + terms['gen_l1'])
-    self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_total, g_vars), g_vars))
+    self.apply_gradients(self.g_optimizer, g_tape, g_total, g_vars)
     logs = {name: average_loss(value) for name, value in terms.items()}
     logs['gen_total'], logs['disc_total'] = g_total, d_total
     return logs
@@ -87,5 +107,23 @@ class Pix2Pix(TranslationModel):
     fake_b = self(batch['a'])
     return {'a_to_b': [('real_a', batch['a']), ('fake_b', fake_b), ('real_b', batch['b'])]}
 
-  def translation_endpoints(self):
-    return {'a_to_b': lambda x: {'output': self(x)}}
+  def endpoints(self):
+    return {'a_to_b': Endpoint(lambda x: {'output': self(x)}, doc='G(A)')}
+
+  def sampler(self, samples, seed, batch_size):
+    """K calls of G per input, one input per call: dropout on and batch-norm statistics of
+    that input, the official test.py default (the paper's "noise" at test time); the
+    caller seeds Keras with `seed`. In eval mode the K samples are equal."""
+    del batch_size
+    gen = tf.function(lambda x: self(x), reduce_retracing=True)
+
+    def sample(a, indices):
+      del indices
+      return np.stack([np.concatenate([np.asarray(gen(a[i:i + 1]), np.float32)
+                                       for _ in range(samples)]) for i in range(a.shape[0])])
+
+    how = ('Pix2Pix with eval_mode=True: deterministic G (dropout off, running batch-norm '
+           'statistics)' if self.eval_mode else
+           f'Pix2Pix: K calls of G per input, batch of 1, dropout on and batch statistics of '
+           f'the input (official test.py default); Keras seed {seed}')
+    return sample, samples, how

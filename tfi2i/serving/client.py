@@ -44,10 +44,11 @@ import numpy as np
 from PIL import Image
 
 from tfi2i import cli as cli_lib
+from tfi2i import endpoints as ep
+from tfi2i.endpoints import BYTES_SUFFIX
 from tfi2i import translate as translate_lib
 from tfi2i.data import images as image_io
 
-BYTES_SUFFIX = '_bytes'  # tfi2i.export's bytes signatures and their PNG outputs
 DEFAULT_TIMEOUT = 600.0  # seconds per request
 CONNECT_TIMEOUT = 10.0  # seconds to open a REST connection
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # gRPC message limit (a 4096 px float image is 200 MB)
@@ -359,11 +360,25 @@ class RemoteModel:
 
   With use_bytes (the default) `images` goes through the `<name>_bytes` signatures: PNGs
   in, PNGs out (`output_bytes` comes back as `output`). Otherwise through the float ones.
+
+  endpoints: the export's declaration (tfi2i.endpoints.from_metadata of its tfi2i.json)
+  when the caller has it; else read off the server's SignatureDefs (tfi2i.endpoints.infer:
+  there, a heatmap output of the float signatures is taken for an image).
   """
 
-  def __init__(self, client: Client, use_bytes: bool = True):
+  def __init__(self, client: Client, use_bytes: bool = True, endpoints: dict | None = None):
     self.client, self.use_bytes = client, use_bytes
     self.description = repr(client)
+    self._endpoints = endpoints
+
+  @property
+  def endpoints(self):
+    if self._endpoints is None:
+      self._endpoints = ep.infer({
+          name: ({k: (str(v.dtype), v.shape) for k, v in sig.inputs.items()},
+                 {k: (str(v.dtype), v.shape) for k, v in sig.outputs.items()})
+          for name, sig in self.client.signatures.items()})
+    return self._endpoints
 
   def signature_names(self):
     return set(self.client.signatures)
@@ -375,7 +390,7 @@ class RemoteModel:
     images = np.asarray(images)
     if not self.use_bytes:
       outputs = self.client.predict(name, {'images': translate_lib.to_float(images), **extra})
-      return {k: translate_lib.to_uint8(v) if v.ndim >= 4 else v for k, v in outputs.items()}
+      return translate_lib.pictures_to_uint8(self.endpoints.get(name), outputs)
     pngs = np.empty([len(images)], dtype=object)
     pngs[:] = [encode_png(image) for image in images]
     outputs = self.client.predict(name + BYTES_SUFFIX, {'images': pngs, **extra})
@@ -403,7 +418,7 @@ def latency_report(latencies, images: int) -> str:
 def cli(server: str, model: str, input: str, output: str,  # pylint: disable=redefined-builtin
         signature: str = 'a_to_b', grpc: bool = False, version: int | None = None,
         float: bool = False, batch_size: int = 1, samples: int = 0, seed: int = 0,  # pylint: disable=redefined-builtin
-        reference: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> int:
+        reference: str | None = None, timeout: float = DEFAULT_TIMEOUT, extra=None) -> int:
   """The command line; returns the exit status."""
   if signature.endswith(BYTES_SUFFIX):
     signature = signature[:-len(BYTES_SUFFIX)]  # the endpoint; --float picks the other form
@@ -417,7 +432,8 @@ def cli(server: str, model: str, input: str, output: str,  # pylint: disable=red
     try:
       result = translate_lib.translate(
           RemoteModel(client, use_bytes=not float), input, output, signature,
-          batch_size=batch_size, samples=samples, seed=seed, reference=reference)
+          batch_size=batch_size, samples=samples, seed=seed, reference=reference,
+          values=translate_lib.parse_values(extra))
     except (ServerUnavailable, ServingError, FileNotFoundError, ValueError,
             image_io.DataError) as e:
       print(f'client: {e}', file=sys.stderr)

@@ -56,6 +56,7 @@ from tensorflow_serving.config import file_system_storage_path_source_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 from tfi2i import cli as cli_lib
+from tfi2i.versions import METADATA_PATH
 from tfi2i.versions import SAVED_MODEL
 from tfi2i.versions import version_folders
 
@@ -76,7 +77,6 @@ REST_TIMEOUT_MS = 600_000
 # compose file (or put a proxy in front) to serve other machines.
 PUBLISH_HOST = '127.0.0.1'
 SERVICE = 'tfserving'
-METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')  # as tfi2i.export.METADATA_PATH
 NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]*')
 NAME_RULE = "letters, digits, '_', '.' and '-', starting with a letter or digit"
 VERSIONS_SYNTAX = 'latest:N (N >= 1), latest, all or specific:V1,V2,... (V >= 0)'

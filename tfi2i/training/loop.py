@@ -16,11 +16,17 @@ import tensorflow as tf
 
 from tfi2i import config as recipe_lib
 from tfi2i import data
+from tfi2i import workdir as workdir_lib
 from tfi2i.models import build_model
+from tfi2i.models import model_args
 from tfi2i.models import model_class
+from tfi2i.training import optimizers as optimizers_lib
 from tfi2i.training import summaries
-from tfi2i.training.schedules import make_schedule
+from tfi2i.training.schedules import POLICIES
 from tfi2i.training.strategy import make_strategy
+from tfi2i.training.strategy import STRATEGIES
+
+PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
 
 
 class TrainingDiverged(RuntimeError):
@@ -37,12 +43,29 @@ class TrainResult:
   interrupted: bool = False
 
 
-def latest_step(checkpoint_dir) -> int:
-  """The step stored in the newest checkpoint of a workdir (0 when there is none)."""
-  latest = tf.train.latest_checkpoint(checkpoint_dir)
-  if not latest:
-    return 0
-  return int(tf.train.load_checkpoint(latest).get_tensor('step/.ATTRIBUTES/VARIABLE_VALUE'))
+def check_recipe(config):
+  """Asks each owner to check its part of the recipe before anything is read or written:
+  the model's constructor (model, loss: RecipeError), the data streams (data: DataError),
+  the schedule and the loop (train). The optimizer section is checked when the optimizers
+  are made (they depend on the built model: a BicycleGAN variant has fewer)."""
+  model_args(config)
+  data.check_config(config.data)
+  if config.schedule.policy not in POLICIES:
+    raise recipe_lib.RecipeError(f'recipe key schedule.policy is {config.schedule.policy!r}; '
+                                 f'expected one of {POLICIES}')
+  if config.schedule.policy == 'linear_steps' and not config.train.steps:
+    raise recipe_lib.RecipeError("schedule.policy='linear_steps' decays over train.steps: "
+                                 'set train.steps')
+  t = config.train
+  for key, choices in (('strategy', STRATEGIES), ('precision', PRECISIONS)):
+    if t[key] not in choices:
+      raise recipe_lib.RecipeError(f'recipe key train.{key} is {t[key]!r}; expected one of '
+                                   f'{choices}')
+  for key in ('batch_size', 'log_every', 'image_every', 'checkpoint_every', 'keep_checkpoints'):
+    if t[key] < 1:
+      raise recipe_lib.RecipeError(f'recipe key train.{key} must be >= 1, got {t[key]}')
+  if t.steps < 0:
+    raise recipe_lib.RecipeError(f'recipe key train.steps must be >= 0 (0 = from the schedule), got {t.steps}')
 
 
 def is_chief(strategy) -> bool:
@@ -53,16 +76,6 @@ def is_chief(strategy) -> bool:
   has_chief = 'chief' in resolver.cluster_spec().as_dict()
   return resolver.task_type == 'chief' or (
       not has_chief and resolver.task_type == 'worker' and resolver.task_id == 0)
-
-
-def make_optimizers(model, config, steps_per_epoch):
-  o = config.optimizer
-  schedule = make_schedule(o.lr, config.schedule, steps_per_epoch)
-  return {name: keras.optimizers.Adam(
-              learning_rate=schedule, beta_1=o.beta1, beta_2=o.beta2,
-              epsilon=o.get('epsilon', 1e-8),  # torch.optim.Adam's default eps (Keras: 1e-7)
-              weight_decay=o.get('weight_decay', None) or None, name=name)
-          for name in model.optimizer_names}
 
 
 class _Precision:
@@ -81,7 +94,7 @@ class _Precision:
 
 def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
   """Trains (or resumes) the recipe in `workdir`; returns where it stopped."""
-  recipe_lib.validate(config)
+  check_recipe(config)
   t = config.train
   strategy = strategy or make_strategy(t.strategy)
   chief = is_chief(strategy)
@@ -97,20 +110,26 @@ def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
   if t.batch_size % replicas:
     raise recipe_lib.RecipeError(
         f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
-  checkpoint_dir = os.path.join(workdir, 'checkpoints')
-  start_step = latest_step(checkpoint_dir)
-  dataset, info = data.make_dataset(model_class(config).data_kind, config.data,
-                                    batch_size=t.batch_size, seed=t.seed, start_step=start_step)
-  total_steps = t.steps or (config.schedule.n_epochs + config.schedule.n_epochs_decay) * info.steps_per_epoch
+  checkpoint_dir = workdir_lib.checkpoint_dir(workdir)
+  start_step = workdir_lib.latest_step(workdir)
+  cls = model_class(config)
+  # A step takes `batches_per_step` batches (k critic steps + a generator step): the data
+  # stream, a pure function of the batch index, resumes at start_step * k.
+  per_step = int(cls.batches_per_step)
+  dataset, info = data.stream(cls.data_stream).train(
+      config.data, batch_size=t.batch_size, seed=t.seed, start_step=start_step * per_step)
+  steps_per_epoch = max(1, -(-info.steps_per_epoch // per_step))
+  total_steps = t.steps or (config.schedule.n_epochs + config.schedule.n_epochs_decay) * steps_per_epoch
   logging.info('data: %s', info)
 
   with _Precision(t.precision):
     keras.utils.set_random_seed(t.seed)
     with strategy.scope():
-      model = build_model(config)
-      model.compile(**make_optimizers(model, config, info.steps_per_epoch))
-      model.build_for_training(tuple(dataset.element_spec['a'].shape[1:]))
       step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+      model = build_model(config)
+      model.compile(**optimizers_lib.make_optimizers(
+          model, config, steps_per_epoch, total_steps, step=step, precision=t.precision))
+      model.build_for_training(dataset.element_spec)
       checkpoint = tf.train.Checkpoint(step=step, model=model)
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=t.keep_checkpoints)
     if manager.latest_checkpoint:
@@ -127,15 +146,18 @@ def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
 
 
 def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> TrainResult:
-  visual_batch = next(iter(dataset))
+  visual_batch = next(iter(dataset))  # the first batch of the run, shown every image_every
   iterator = iter(strategy.experimental_distribute_dataset(dataset))
   train_step = model.train_step
   if t.jit_compile:
     train_step = tf.function(model.train_step, jit_compile=True)
 
+  per_step = int(model.batches_per_step)
+
   @tf.function
   def one_step(iterator):
-    per_replica = strategy.run(train_step, args=(next(iterator),))
+    batches = next(iterator) if per_step == 1 else tuple(next(iterator) for _ in range(per_step))
+    per_replica = strategy.run(train_step, args=(batches,))
     logs = {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
             for k, v in per_replica.items()}
     finite = tf.reduce_all([tf.math.is_finite(v) for v in logs.values()])
@@ -145,11 +167,12 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> Tr
 
   @tf.function
   def panels(batch):
-    groups = model.image_panels(batch)
-    panel_names.update({g: [name for name, _ in ps] for g, ps in groups.items()})  # at trace time
-    return {g: [image for _, image in ps] for g, ps in groups.items()}
+    groups = {g: summaries.panel_kinds(ps) for g, ps in model.image_panels(batch).items()}
+    # names and kinds, at trace time
+    panel_names.update({g: [(name, kind) for name, _, kind in ps] for g, ps in groups.items()})
+    return {g: [image for _, image, _ in ps] for g, ps in groups.items()}
 
-  writer = tf.summary.create_file_writer(os.path.join(workdir, 'train'))
+  writer = tf.summary.create_file_writer(workdir_lib.events_dir(workdir))
   start = int(step.numpy())
   progbar = None  # created at the first step, when the loss names are known
   logs, saved_path = {}, manager.latest_checkpoint
@@ -177,8 +200,9 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> Tr
       if current % t.image_every == 0 or current == total_steps or current == start + 1:
         with writer.as_default(step=current):
           images = panels(visual_batch)
-          summaries.write_panels({g: list(zip(panel_names[g], images[g])) for g in images},
-                                 step=current)
+          summaries.write_panels(
+              {g: [(name, image, kind) for (name, kind), image in zip(panel_names[g], images[g])]
+               for g in images}, step=current)
       if current % t.checkpoint_every == 0 or current == total_steps:
         saved_path = manager.save(checkpoint_number=current)
       if progbar is None:  # losses shown as they are at this step, as the official log

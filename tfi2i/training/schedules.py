@@ -32,10 +32,47 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
             'n_epochs': self.n_epochs, 'n_epochs_decay': self.n_epochs_decay}
 
 
-def make_schedule(base_lr, schedule_cfg, steps_per_epoch):
+@keras.saving.register_keras_serializable('tfi2i')
+class LinearDecaySteps(keras.optimizers.schedules.LearningRateSchedule):
+  """Constant until `decay_start`, then linear to zero at `total_steps`, every step.
+
+  lr(step) = base * (1 - max(0, step + 1 - decay_start) / (total_steps - decay_start)) for
+  the 0-based step: U-GAT-IT's official per-iteration rule (`lr -= base / (iteration // 2)`
+  at each iteration past iteration // 2, with decay_start = total_steps // 2), the last
+  step at lr 0.
+  """
+
+  def __init__(self, base_lr, total_steps, decay_start):
+    self.base_lr = float(base_lr)
+    self.total_steps = int(total_steps)
+    self.decay_start = int(decay_start)
+    if not 0 <= self.decay_start < self.total_steps:
+      raise ValueError(f'linear_steps needs 0 <= decay start ({decay_start}) < total steps '
+                       f'({total_steps})')
+
+  def __call__(self, step):
+    done = tf.maximum(tf.cast(step, tf.float32) + 1.0 - self.decay_start, 0.0)
+    factor = 1.0 - done / float(self.total_steps - self.decay_start)
+    return self.base_lr * tf.maximum(factor, 0.0)
+
+  def get_config(self):
+    return {'base_lr': self.base_lr, 'total_steps': self.total_steps,
+            'decay_start': self.decay_start}
+
+
+POLICIES = ('linear', 'linear_steps', 'constant')
+
+
+def make_schedule(base_lr, schedule_cfg, steps_per_epoch, total_steps=None):
+  """The schedule of the recipe's schedule section (policy: POLICIES) for one optimizer."""
   policy = schedule_cfg.policy
   if policy == 'linear':
     return LinearDecay(base_lr, steps_per_epoch, schedule_cfg.n_epochs, schedule_cfg.n_epochs_decay)
+  if policy == 'linear_steps':
+    if not total_steps:
+      raise ValueError("schedule.policy 'linear_steps' needs train.steps")
+    start = int(schedule_cfg.get('decay_start_step', 0) or 0) or int(total_steps) // 2
+    return LinearDecaySteps(base_lr, total_steps, start)
   if policy == 'constant':
     return float(base_lr)
-  raise ValueError(f"unknown schedule.policy {policy!r}; expected 'linear' or 'constant'")
+  raise ValueError(f'unknown schedule.policy {policy!r}; expected one of {POLICIES}')

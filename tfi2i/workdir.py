@@ -1,0 +1,122 @@
+"""A training run's folder (the workdir): its layout, its newest checkpoint, and restoring
+the model from it. The one place that spells the layout:
+
+  WORKDIR/recipe.json          the resolved recipe (RECIPE)
+  WORKDIR/checkpoints/ckpt-N   tf.train.Checkpoint(step=..., model=...) (CHECKPOINTS)
+  WORKDIR/train/               TensorBoard events (EVENTS)
+  WORKDIR/export/<version>/    SavedModels, TF Serving's layout (EXPORT)
+  WORKDIR/eval/                tfi2i.evaluate results (EVAL)
+"""
+import os
+
+RECIPE = 'recipe.json'
+CHECKPOINTS = 'checkpoints'
+EVENTS = 'train'
+EXPORT = 'export'
+EVAL = 'eval'
+STEP_KEY = 'step/.ATTRIBUTES/VARIABLE_VALUE'  # the step's key in a checkpoint
+PRECISIONS = ('float32', 'mixed_bfloat16')  # Keras dtype policies a restored model may compute in
+
+
+def checkpoint_dir(workdir):
+  return os.path.join(workdir, CHECKPOINTS)
+
+
+def export_dir(workdir):
+  return os.path.join(workdir, EXPORT)
+
+
+def events_dir(workdir):
+  return os.path.join(workdir, EVENTS)
+
+
+def eval_dir(workdir):
+  return os.path.join(workdir, EVAL)
+
+
+def atomic_write(path, data):
+  """Writes text or bytes to `path` through a temporary sibling and a rename, so a reader
+  (or a crash) never sees half a file; the folder is created."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = f'{path}.tmp-{os.getpid()}'
+  with open(tmp, 'wb' if isinstance(data, bytes) else 'w',
+            **({} if isinstance(data, bytes) else {'encoding': 'utf-8'})) as f:
+    f.write(data)
+  os.replace(tmp, path)
+  return path
+
+
+def latest_checkpoint(workdir):
+  """The newest checkpoint's path prefix, or None."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  return tf.train.latest_checkpoint(checkpoint_dir(workdir))
+
+
+def step_of(checkpoint) -> int | None:
+  """The training step stored in a checkpoint (None if it has none)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  reader = tf.train.load_checkpoint(checkpoint)
+  return int(reader.get_tensor(STEP_KEY)) if reader.has_tensor(STEP_KEY) else None
+
+
+def latest_step(workdir) -> int:
+  """The step of the newest checkpoint of a workdir (0 when there is none)."""
+  latest = latest_checkpoint(workdir)
+  return (step_of(latest) or 0) if latest else 0
+
+
+def untracked_weights(model) -> list:
+  """Weights of `model` that tf.train.Checkpoint does not reach (so checkpoints lack them).
+
+  In Keras 3 a Python list of layers held by a custom Layer is not tracked for
+  tf.train.Checkpoint; such weights would silently keep their initial values on restore.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  tracked = {id(o) for o in tf.train.TrackableView(model).descendants()}
+  return [w for w in model.weights if id(w) not in tracked]
+
+
+def restore(workdir: str, mode: str | None = None, precision: str = 'float32'):
+  """(model, config, step, checkpoint path) from WORKDIR's recipe.json and newest checkpoint.
+
+  The model is built under the Keras dtype policy `precision` (PRECISIONS; float32 by
+  default, whatever `train.precision` was: the checkpointed weights are float32 either
+  way), in inference mode `mode` (one of the model's `inference_modes`, e.g. pix2pix's
+  'eval'; a ValueError for a model without it). Only what the endpoints use is restored.
+  Raises FileNotFoundError without a checkpoint, RuntimeError when some model weights
+  cannot be checkpointed, and AssertionError when the checkpoint does not match the recipe.
+  """
+  import keras  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tfi2i import config as config_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i.models import build_model  # pylint: disable=import-outside-toplevel
+  if precision not in PRECISIONS:
+    raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+  config = config_lib.load_workdir_recipe(workdir)
+  latest = latest_checkpoint(workdir)
+  if not latest:
+    raise FileNotFoundError(f'no checkpoint in {checkpoint_dir(workdir)}: train first '
+                            f'(python -m tfi2i.train --workdir={workdir} ...)')
+  previous = keras.mixed_precision.global_policy().name
+  keras.mixed_precision.set_global_policy(precision)
+  try:
+    model = build_model(config, mode=mode)
+    model.build_endpoints()
+  finally:
+    keras.mixed_precision.set_global_policy(previous)
+  missing = untracked_weights(model)
+  if missing:
+    names = ', '.join(sorted({w.path for w in missing})[:8])
+    raise RuntimeError(
+        f'{len(missing)} weights of {type(model).__name__} are not tracked by '
+        f'tf.train.Checkpoint ({names}, ...): checkpoints do not hold them, so an export '
+        'would contain their initial values. Assign each sub-layer to its own attribute '
+        '(Keras 3 does not track lists of layers for tf.train.Checkpoint).')
+  status = tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+  try:
+    status.assert_existing_objects_matched()
+  except AssertionError as e:
+    detail = str(e) if len(str(e)) < 600 else str(e)[:600] + ' ...'
+    raise AssertionError(f'checkpoint {latest} does not match the model of '
+                         f'{workdir}/{RECIPE}: {detail}') from None
+  return model, config, step_of(latest), latest
