@@ -27,8 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Official PyTorch generators, eval mode, batch 1, fp32, 2 threads, on this machine kind
 # (../shared/bench/README.md; images/s).
-PYTORCH_EVAL = {('CycleGAN', 128): 6.9, ('CycleGAN', 256): 1.9,
-                ('Pix2Pix', 128): 14.6, ('Pix2Pix', 256): 9.8}
+PYTORCH_EVAL = {('cyclegan', 128): 6.9, ('cyclegan', 256): 1.9,
+                ('pix2pix', 128): 14.6, ('pix2pix', 256): 9.8}  # by recipe model.name
 
 
 def _timed(fn, warmup, n):
@@ -50,20 +50,18 @@ def _row(name, times, note=''):
 def _build(args):
   import keras  # pylint: disable=import-outside-toplevel
   from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
-  from tfi2i import export  # pylint: disable=import-outside-toplevel
+  from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.models import build_model  # pylint: disable=import-outside-toplevel
+  mode = 'eval' if args.eval_mode else None
   if args.workdir:
-    model, _, step, _ = export.restore_workdir(args.workdir, eval_mode=args.eval_mode,
-                                               precision=args.precision)
+    model, _, step, _ = workdir_lib.restore(args.workdir, mode=mode, precision=args.precision)
     return model, f'{args.workdir} (step {step})'
   keras.mixed_precision.set_global_policy(args.precision)
   keras.utils.set_random_seed(0)
   config = recipe_lib.load_recipe(os.path.join(ROOT, args.recipe) if not os.path.isabs(
       args.recipe) else args.recipe)
-  if args.eval_mode:
-    config.model.eval_mode = True
-  model = build_model(config)
-  export._dummy_build(model, config)  # pylint: disable=protected-access
+  model = build_model(config, mode=mode)
+  model.build_endpoints()
   return model, f'{args.recipe} (initial weights)'
 
 
@@ -91,7 +89,7 @@ def main():
   from tfi2i.serving import launch  # pylint: disable=import-outside-toplevel
 
   model, source = _build(args)
-  name = args.signature or next(iter(model.translation_endpoints()))
+  name = args.signature or next(iter(model.endpoints()))
   work = tempfile.mkdtemp(prefix='tfi2i-bench-serving-')
   base = os.path.join(work, 'export')
   start = time.perf_counter()
@@ -108,7 +106,7 @@ def main():
   n, warmup = args.requests, args.warmup
 
   print(f'{"how":<34} {"img/s":>8} {"median ms":>10}')
-  reference = PYTORCH_EVAL.get((type(model).__name__, args.size))
+  reference = PYTORCH_EVAL.get((model.name, args.size))
   if reference:
     print(f'{"PyTorch official eval (reference)":<34} {reference:8.2f} {1000 / reference:10.1f}'
           '  ../shared/bench/README.md')

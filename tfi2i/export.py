@@ -22,26 +22,34 @@ version. `export_workdir` uses `WORKDIR/export/`. A new export takes the next fr
 written to a hidden sibling folder (`.tmp-<version>-<pid>`, which TF Serving ignores) and
 renamed into place when complete, so a crash never leaves half an export under a version.
 
-Signatures, for each endpoint N of `model.translation_endpoints()` (CycleGAN: `a_to_b` and
+Signatures, for each endpoint N of `model.endpoints()` (tfi2i.endpoints.Endpoint: what it
+takes and returns is declared there and recorded in tfi2i.json; CycleGAN: `a_to_b` and
 `b_to_a`; `serving_default` is the first endpoint's float signature):
 
   N          input  `images`: float32 [batch, height, width, 3], RGB in [-1, 1] (values are
                     not checked). Any height and width from 1 to MAX_SIDE: the image is padded
-                    at the bottom and right up to a multiple of `model.size_multiple` and
-                    at least `padding_rule(model)[1]` (8 for CycleGAN) by reflection,
-                    clamped to the edge when the image is smaller than the padding;
-                    translated; and cropped back.
-             outputs the endpoint's named outputs, each float32 [batch, height, width, C] in
-                    [-1, 1] at the input size (CycleGAN: `output`, C = 3).
+                    at the bottom and right up to a multiple of the model's size multiple and
+                    at least its minimum side (`model.padding()`; 8 for CycleGAN) by
+                    reflection, clamped to the edge when the image is smaller than the
+                    padding; translated; and cropped back. A fixed-size endpoint
+                    (`input_size`) resizes the images to that size instead (bilinear) and its
+                    picture outputs back to the input's size.
+                    The declared inputs: per image ([batch, ...]) or one for the batch.
+             outputs the declared outputs: images float32 [batch, height, width, C] in
+                    [-1, 1] and heatmaps [batch, height, width, 1] in [0, 1], at the input's
+                    size (cropped, or resized for `size='resize'` outputs); vectors as they
+                    are (CycleGAN: `output`, C = 3).
   N_bytes    input  `images`: string [batch], each a PNG, JPEG, GIF (first frame) or BMP file;
-                    the images of one batch may have different sizes.
-             outputs `<output>_bytes` for each named output of N (CycleGAN: `output_bytes`):
+                    the images of one batch may have different sizes; per-image inputs
+                    [batch, ...] go with their image.
+             outputs `<output>_bytes` for each picture output of N (CycleGAN: `output_bytes`):
                     string [batch], PNG files at the size of the corresponding input, pixels
-                    round(clip((y + 1) * 127.5, 0, 255)).
+                    round(clip((y + 1) * 127.5, 0, 255)) for images, round(clip(y * 255, 0,
+                    255)) (gray) for heatmaps; vectors as in N, per image.
 
-An endpoint (tfi2i.models.base.Endpoint) may take extra inputs, shared by the images of a
-batch, and return sampled outputs [batch, K, height, width, C] (K PNGs per image in the
-bytes form: string [batch, K]) and non-image outputs. The BicycleGAN family adds:
+Sampled outputs are [batch, K, height, width, C] (K PNGs per image in the bytes form: string
+[batch, K]); shared vector outputs (one for the batch) are repeated per image in the bytes
+form. The BicycleGAN family adds:
   a_to_b_sample(_bytes)  images + `z` float32 [K, nz] -> `output` [batch, K, h, w, 3]
                          (`output_bytes` [batch, K]): every image with every code;
   a_to_b_random(_bytes)  images + `seed` int64 [] + `num_samples` int32 [] -> `output` as
@@ -64,7 +72,7 @@ one message everywhere. A file with a valid header but corrupt data fails with t
 decoder's own error.
 
 Metadata: `<version>/assets.extra/tfi2i.json` (model class, recipe, checkpoint step, size
-multiple, signatures, versions). Warm-up: `<version>/assets.extra/tf_serving_warmup_requests`
+multiple, signatures, the endpoint declarations, inference mode, versions). Warm-up: `<version>/assets.extra/tf_serving_warmup_requests`
 holds one small PredictRequest per signature (a gray 64 px image), which TF Serving replays
 when it loads the version (--enable_model_warmup, on by default).
 

@@ -87,12 +87,19 @@ def latent_regression_loss(z_predicted, z):
   return l1_loss(z_predicted, z)
 
 
-def gradient_penalty(critic, real, fake, weight: float = 10.0, seed=None):
-  """WGAN-GP: weight * (||grad D(x_hat)||_2 - 1)^2 at random interpolates, per example."""
+def gradient_penalty(critic, real, fake, weight: float = 10.0, *, seed):
+  """WGAN-GP: weight * (||grad D(x_hat)||_2 - 1)^2 at random interpolates, per example.
+
+  seed: [2] integers for the stateless draw of the interpolation weights (e.g.
+  TranslationModel.stateless_seed(tag, optimizer.iterations)), so a resumed run draws what
+  an uninterrupted one would; there is no stateful fallback.
+  """
+  if seed is None:
+    raise ValueError('gradient_penalty needs a seed (stateless draws keep resume exact)')
   real = tf.cast(real, tf.float32)
   fake = tf.cast(fake, tf.float32)
   shape = [tf.shape(real)[0]] + [1] * (len(real.shape) - 1)
-  alpha = tf.random.uniform(shape, seed=seed) if seed is None else tf.random.stateless_uniform(shape, seed)
+  alpha = tf.random.stateless_uniform(shape, seed)
   mixed = real + alpha * (fake - real)
   with tf.GradientTape() as tape:
     tape.watch(mixed)

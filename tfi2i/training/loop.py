@@ -92,8 +92,10 @@ class _Precision:
     keras.mixed_precision.set_global_policy(self.previous)
 
 
-def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
-  """Trains (or resumes) the recipe in `workdir`; returns where it stopped."""
+def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> TrainResult:
+  """Trains (or resumes) the recipe in `workdir`; returns where it stopped. stop_at: stop
+  (with a checkpoint) after that step, as a preempted run would, without changing the
+  run's length (the schedule still spans all of it)."""
   check_recipe(config)
   t = config.train
   strategy = strategy or make_strategy(t.strategy)
@@ -135,7 +137,7 @@ def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
     if manager.latest_checkpoint:
       checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
       print(f'Resuming from {manager.latest_checkpoint} at step {int(step.numpy())}.')
-    result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps)
+    result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at)
 
   do_export = (t.export_at_end if export is None else export) and chief
   if do_export and not result.interrupted and result.step >= total_steps:
@@ -145,7 +147,7 @@ def train(config, workdir, *, strategy=None, export=None) -> TrainResult:
   return result
 
 
-def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> TrainResult:
+def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at=None) -> TrainResult:
   visual_batch = next(iter(dataset))  # the first batch of the run, shown every image_every
   iterator = iter(strategy.experimental_distribute_dataset(dataset))
   train_step = model.train_step
@@ -179,7 +181,8 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> Tr
   current = start
   started = time.perf_counter()
   try:
-    while current < total_steps:
+    last = total_steps if stop_at is None else min(total_steps, int(stop_at))
+    while current < last:
       step_logs, finite = one_step(iterator)
       if not bool(finite):
         bad = {k: float(v) for k, v in step_logs.items() if not np.isfinite(float(v))}
@@ -203,7 +206,7 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps) -> Tr
           summaries.write_panels(
               {g: [(name, image, kind) for (name, kind), image in zip(panel_names[g], images[g])]
                for g in images}, step=current)
-      if current % t.checkpoint_every == 0 or current == total_steps:
+      if current % t.checkpoint_every == 0 or current in (total_steps, last):
         saved_path = manager.save(checkpoint_number=current)
       if progbar is None:  # losses shown as they are at this step, as the official log
         progbar = keras.utils.Progbar(total_steps, stateful_metrics=list(logs), unit_name='step')
