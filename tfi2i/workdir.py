@@ -82,7 +82,8 @@ def restore(workdir: str, mode: str | None = None, precision: str = 'float32'):
   The model is built under the Keras dtype policy `precision` (PRECISIONS; float32 by
   default, whatever `train.precision` was: the checkpointed weights are float32 either
   way), in inference mode `mode` (one of the model's `inference_modes`, e.g. pix2pix's
-  'eval'; a ValueError for a model without it). Only what the endpoints use is restored.
+  'eval'; a ValueError for a model without it; the returned config holds the mode's
+  values). Only what the endpoints use is restored.
   Raises FileNotFoundError without a checkpoint, RuntimeError when some model weights
   cannot be checkpointed, and AssertionError when the checkpoint does not match the recipe.
   """
@@ -104,6 +105,8 @@ def restore(workdir: str, mode: str | None = None, precision: str = 'float32'):
     model.build_endpoints()
   finally:
     keras.mixed_precision.set_global_policy(previous)
+  for key, value in (type(model).inference_modes.get(mode, {}) if mode else {}).items():
+    config['loss' if key in type(model).loss_args else 'model'][key] = value  # as built
   missing = untracked_weights(model)
   if missing:
     names = ', '.join(sorted({w.path for w in missing})[:8])

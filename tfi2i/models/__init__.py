@@ -89,7 +89,7 @@ def build_model(config, mode: str | None = None):
   if mode is not None:
     if mode not in cls.inference_modes:
       modes = ', '.join(sorted(cls.inference_modes)) or 'none'
-      raise ValueError(f'{cls.__name__} has no inference mode {mode!r} (its modes: {modes})')
+      raise ValueError(f'{cls.__name__} has no {mode} mode (its inference modes: {modes})')
     args.update(cls.inference_modes[mode])
   seed = config.train.seed if 'train' in config else 0
   try:
