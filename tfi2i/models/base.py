@@ -235,3 +235,12 @@ def check_choice(key, value, choices):
   """A ValueError naming the recipe key unless value is one of choices."""
   if value not in choices:
     raise ValueError(f'recipe key {key} is {value!r}; expected one of {tuple(choices)}')
+
+
+def require_training_size(size, smallest, what, hint=''):
+  """A ValueError unless both sides of a training crop (H, W; None = unknown) are at least
+  `smallest` px, naming `what` needs them."""
+  h, w = (None if d is None else int(d) for d in size)
+  if any(d is not None and d < smallest for d in (h, w)):
+    raise ValueError(f'training images of {h}x{w} px are too small for {what} (needs at '
+                     f'least {smallest} px per side){hint}')

@@ -22,6 +22,7 @@ from tfi2i import losses
 from tfi2i import nets
 from tfi2i.models.base import average_loss
 from tfi2i.models.base import check_choice
+from tfi2i.models.base import require_training_size
 from tfi2i.models.base import TranslationModel
 
 VARIANTS = ('bicycle', 'cvae_gan', 'clr_gan', 'pix2pix_noise')
@@ -134,11 +135,8 @@ class BicycleGAN(TranslationModel):
   # -- training ---------------------------------------------------------------------------
 
   def build_for_training(self, batch_spec):
-    image_shape = tuple(batch_spec['a'].shape[1:])
-    smallest = 2 ** self.num_downs
-    if any(d is not None and d < smallest for d in image_shape[:2]):
-      raise ValueError(f'training images of {image_shape[0]}x{image_shape[1]} px are too small for a '
-                       f'U-Net with {self.num_downs} down steps (needs at least {smallest} px)')
+    require_training_size(batch_spec['a'].shape[1:3], 2 ** self.num_downs,
+                          f'a U-Net with {self.num_downs} down steps')
     self.rng = tf.random.Generator.from_seed(self.seed * 7 + 3)
     for name, net in self._trained_networks().items():
       getattr(self, name).build(net.trainable_variables)

@@ -12,6 +12,7 @@ from tfi2i import nets
 from tfi2i.endpoints import Endpoint
 from tfi2i.models.base import average_loss
 from tfi2i.models.base import check_choice
+from tfi2i.models.base import require_training_size
 from tfi2i.models.base import ImagePool, TranslationModel
 
 
@@ -80,13 +81,10 @@ class CycleGAN(TranslationModel):
   def build_for_training(self, batch_spec):
     """Builds optimizer slots and the pools for training crops of batch_spec['a']'s size."""
     image_shape = tuple(batch_spec['a'].shape[1:])
-    n_layers = self.n_layers_d
-    smallest = 3 * 2 ** n_layers  # n stride-2 convs then two 4x4 stride-1 convs
-    if any(d is not None and d < smallest for d in image_shape[:2]):
-      raise ValueError(
-          f'training images of {image_shape[0]}x{image_shape[1]} px are too small for the '
-          f'{n_layers}-layer PatchGAN (needs at least {smallest} px per side); raise '
-          f'data.crop_size or lower model.n_layers_d')
+    # n stride-2 convs then two 4x4 stride-1 convs
+    require_training_size(image_shape[:2], 3 * 2 ** self.n_layers_d,
+                          f'the {self.n_layers_d}-layer PatchGAN',
+                          '; raise data.crop_size or lower model.n_layers_d')
     pool_size = self.pool_size
     self.pool_a = ImagePool(pool_size, image_shape, seed=self.seed * 2 + 1, name='pool_a')
     self.pool_b = ImagePool(pool_size, image_shape, seed=self.seed * 2 + 2, name='pool_b')

@@ -11,6 +11,7 @@ from tfi2i import nets
 from tfi2i.endpoints import Endpoint
 from tfi2i.models.base import average_loss
 from tfi2i.models.base import check_choice
+from tfi2i.models.base import require_training_size
 from tfi2i.models.base import TranslationModel
 
 
@@ -70,11 +71,8 @@ class Pix2Pix(TranslationModel):
     return self.generator(images, training=training or not self.eval_mode)
 
   def build_for_training(self, batch_spec):
-    image_shape = tuple(batch_spec['a'].shape[1:])
-    smallest = 2 ** self.num_downs
-    if any(d is not None and d < smallest for d in image_shape[:2]):
-      raise ValueError(f'training images of {image_shape[0]}x{image_shape[1]} px are too small for a '
-                       f'U-Net with {self.num_downs} down steps (needs at least {smallest} px)')
+    require_training_size(batch_spec['a'].shape[1:3], 2 ** self.num_downs,
+                          f'a U-Net with {self.num_downs} down steps')
     self.g_optimizer.build(self.generator.trainable_variables)
     self.d_optimizer.build(self.discriminator.trainable_variables)
 
