@@ -215,9 +215,12 @@ def apply_gradients(optimizer, tape, loss, variables):
   The tape must be persistent when it is used for several updates.
   Returns the number of variables updated (a Python int).
   """
-  scale = getattr(optimizer, 'dynamic_scale', None)
+  output_gradients = None
+  if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+    if not optimizer.built:  # its scale variable is made when it is built
+      optimizer.build(variables)
+    output_gradients = tf.cast(optimizer.dynamic_scale, tf.float32)
   loss = tf.cast(loss, tf.float32)
-  output_gradients = None if scale is None else tf.cast(scale, tf.float32)
   grads = tape.gradient(loss, variables, output_gradients=output_gradients)
   pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
   if pairs:
