@@ -14,7 +14,8 @@ Output folder:
   <name>.png           the translation (the signature's `output`), at the input's size;
   <name>__s<j>.png     with --samples=K: the j-th of K translations (latent codes drawn with
                        --seed; the gallery row is input, then the K samples);
-  <key>/<name>.png     any other named output of the signature (e.g. a future attention map);
+  <key>/<name>.png     any other image or heatmap output of the signature (heatmaps as gray
+                       PNGs, e.g. an attention map);
   inputs/<name>.png    the input as the model saw it (RGB), so the gallery is self-contained;
   index.html           one row per input: input | output (| other outputs).
 <name> is the input's file stem; when two inputs share a stem (a.jpg and a.png) the later
@@ -404,7 +405,8 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
     direction: the float signature to use (CycleGAN: 'a_to_b' or 'b_to_a').
     batch_size: images translated per call (consecutive images of the same size only).
     samples: K > 0 writes K translations per input (`<name>__s<j>.png`) from latent codes
-      drawn with `seed` (the export's `<direction>_random` signature: BicycleGAN family).
+      drawn with `seed` (the endpoint declared as a variant of `direction` with seed and
+      num_samples inputs: the BicycleGAN family's `a_to_b_random`).
     seed: seed of those codes (the same seed gives the same K codes for every input).
     reference: an image whose encoded code (the endpoint with a code output) styles every
       output.

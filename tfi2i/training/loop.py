@@ -19,7 +19,6 @@ from tfi2i import data
 from tfi2i import workdir as workdir_lib
 from tfi2i.models import build_model
 from tfi2i.models import model_args
-from tfi2i.models import model_class
 from tfi2i.training import optimizers as optimizers_lib
 from tfi2i.training import summaries
 from tfi2i.training.schedules import POLICIES
@@ -114,21 +113,21 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
         f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
   checkpoint_dir = workdir_lib.checkpoint_dir(workdir)
   start_step = workdir_lib.latest_step(workdir)
-  cls = model_class(config)
-  # A step takes `batches_per_step` batches (k critic steps + a generator step): the data
-  # stream, a pure function of the batch index, resumes at start_step * k.
-  per_step = int(cls.batches_per_step)
-  dataset, info = data.stream(cls.data_stream).train(
-      config.data, batch_size=t.batch_size, seed=t.seed, start_step=start_step * per_step)
-  steps_per_epoch = max(1, -(-info.steps_per_epoch // per_step))
-  total_steps = t.steps or (config.schedule.n_epochs + config.schedule.n_epochs_decay) * steps_per_epoch
-  logging.info('data: %s', info)
 
   with _Precision(t.precision):
     keras.utils.set_random_seed(t.seed)
     with strategy.scope():
       step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
       model = build_model(config)
+    # A step takes the model's `batches_per_step` batches (k critic steps + a generator
+    # step): the data stream, a pure function of the batch index, resumes at start_step * k.
+    per_step = int(model.batches_per_step)
+    dataset, info = data.stream(model.data_stream).train(
+        config.data, batch_size=t.batch_size, seed=t.seed, start_step=start_step * per_step)
+    steps_per_epoch = max(1, -(-info.steps_per_epoch // per_step))
+    total_steps = t.steps or (config.schedule.n_epochs + config.schedule.n_epochs_decay) * steps_per_epoch
+    logging.info('data: %s', info)
+    with strategy.scope():
       model.compile(**optimizers_lib.make_optimizers(
           model, config, steps_per_epoch, total_steps, step=step, precision=t.precision))
       model.build_for_training(dataset.element_spec)
