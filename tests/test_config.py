@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from tfi2i import config as recipe_lib
+from tfi2i import models
 from tfi2i.data import DataError
 from tfi2i.training import loop
 
@@ -70,3 +71,40 @@ def test_cli_wrong_value_type_is_an_error_naming_it(tmp_path):
 def test_cli_missing_recipe_file(tmp_path):
   r = _train_cli('--recipe=/nonexistent/recipe.py', f'--workdir={tmp_path}')
   assert r.returncode != 0 and 'recipe file not found: /nonexistent/recipe.py' in r.stderr
+
+
+def test_cli_refuses_keys_the_model_does_not_take(tmp_path):
+  """Issue 12: --recipe.model.generator=unet_256 used to train a ResNet silently."""
+  r = _train_cli(f'--recipe={CYCLEGAN}', f'--workdir={tmp_path}', '--recipe.model.generator=unet_256')
+  assert r.returncode == 2 and "unknown recipe key 'model.generator'" in r.stderr
+  assert 'n_blocks' in r.stderr  # the keys that exist
+  recipe = tmp_path / 'mine.py'
+  recipe.write_text(
+      f'import sys\nsys.path.insert(0, {ROOT!r})\nfrom recipes import cyclegan\n\n\n'
+      'def get_config():\n  c = cyclegan.get_config()\n'
+      "  c.model.depth = 3\n  c.loss.lambda_cycle = 5.0\n  return c\n")
+  work = tmp_path / 'run'
+  r = _train_cli(f'--recipe={recipe}', f'--workdir={work}', '--recipe.data.root=/nonexistent')
+  assert r.returncode == 1
+  assert 'unknown recipe key model.depth: CycleGAN takes no such argument' in r.stderr
+  assert 'loss: gan_mode, lambda_a, lambda_b, lambda_identity, pool_size' in r.stderr
+  assert not os.path.exists(work / 'checkpoints')
+
+
+def test_old_recipes_keep_their_retired_keys_at_the_only_value():
+  c = recipe_lib.load_recipe(CYCLEGAN)
+  c.model.generator = 'resnet'  # as in a recipe.json written before issue 12
+  assert 'generator' not in models.model_args(c)
+  c.model.generator = 'unet_256'
+  with pytest.raises(recipe_lib.RecipeError, match="no longer takes 'generator'"):
+    models.model_args(c)
+
+
+def test_model_choices_are_checked_by_the_model():
+  c = recipe_lib.override(recipe_lib.load_recipe(CYCLEGAN), {'loss.gan_mode': 'lsq'})
+  with pytest.raises(recipe_lib.RecipeError, match="loss.gan_mode is 'lsq'"):
+    models.build_model(c)
+  c = recipe_lib.load_recipe(os.path.join(ROOT, 'recipes', 'bicyclegan.py'))
+  c.model.variant = 'light'
+  with pytest.raises(recipe_lib.RecipeError, match="model.variant is 'light'"):
+    models.build_model(c)
