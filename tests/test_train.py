@@ -242,3 +242,20 @@ def test_two_local_workers_give_the_same_update_as_one_process(tiny_root, tmp_pa
   assert os.path.isfile(os.path.join(workdir, 'recipe.json'))
   assert os.path.isdir(os.path.join(workdir, '.workers', 'worker-1', 'checkpoints'))
   assert not os.path.isdir(os.path.join(workdir, '.workers', 'worker-0'))
+
+
+def test_mixed_float16_scales_the_loss(tiny_root, tmp_path):
+  """train.precision='mixed_float16' wraps each optimizer in Keras' LossScaleOptimizer and
+  the models take gradients of the scaled loss (TranslationModel.apply_gradients): steps
+  whose scaled gradients overflow float16 are skipped and halve the scale (Keras' dynamic
+  loss scaling from 2**15), the others update the weights."""
+  workdir = str(tmp_path / 'run')
+  result = loop.train(tiny_recipe(tiny_root, **{'train.precision': 'mixed_float16',
+                                               'train.steps': 3}), workdir)
+  assert result.step == 3 and all(np.isfinite(v) for v in result.logs.values())
+  values = _ckpt_values(workdir)
+  for name in ('g_optimizer', 'd_optimizer'):
+    scale = float(values[f'model/{name}/dynamic_scale/.ATTRIBUTES/VARIABLE_VALUE'])
+    applied = int(values[f'model/{name}/inner_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE'])
+    assert scale * 2 ** (3 - applied) == 2 ** 15, (name, scale, applied)
+  assert scale < 2 ** 15  # at least one overflow: the gradients were of the scaled loss
