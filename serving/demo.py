@@ -37,12 +37,13 @@ def main():
 
   from tfi2i import export  # pylint: disable=import-outside-toplevel
   from tfi2i import translate  # pylint: disable=import-outside-toplevel
+  from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.serving import client as client_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.serving import config as config_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.serving import launch  # pylint: disable=import-outside-toplevel
 
   workdir = os.path.abspath(args.workdir)
-  export_base = os.path.join(workdir, 'export')
+  export_base = workdir_lib.export_dir(workdir)
   if not export.existing_versions(export_base):
     print(f'no export in {export_base}: run `make demo` first', file=sys.stderr)
     return 1

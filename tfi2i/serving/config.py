@@ -56,6 +56,7 @@ from tensorflow_serving.config import file_system_storage_path_source_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 from tfi2i import cli as cli_lib
+from tfi2i import workdir as workdir_lib
 from tfi2i.versions import METADATA_PATH
 from tfi2i.versions import SAVED_MODEL
 from tfi2i.versions import version_folders
@@ -183,14 +184,14 @@ def _as_policy(versions) -> ServableVersionPolicy:
 
 def is_workdir(path: str) -> bool:
   """Whether path is a training workdir (has recipe.json or export/), not an export base."""
-  return (os.path.isfile(os.path.join(path, 'recipe.json'))
-          or os.path.isdir(os.path.join(path, 'export')))
+  return (os.path.isfile(os.path.join(path, workdir_lib.RECIPE))
+          or os.path.isdir(workdir_lib.export_dir(path)))
 
 
 def export_base_of(path: str) -> str:
   """The absolute export base of a workdir or export base."""
   path = os.path.abspath(os.path.expanduser(str(path)))
-  return os.path.join(path, 'export') if is_workdir(path) else path
+  return workdir_lib.export_dir(path) if is_workdir(path) else path
 
 
 def default_name(path: str) -> str:
