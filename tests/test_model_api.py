@@ -276,3 +276,26 @@ def test_evaluate_uses_the_models_sampler(trained):
   result = evaluate_lib.evaluate(trained[0], samples=3, batch_size=2)
   assert result['model'] == 'TinyConditional' and result['samples_per_input'] == 3
   assert result['num_inputs'] == 3 and result['diversity']['pairwise_l1'] > 0
+
+
+def test_served_through_the_client_with_the_declaration(root, exported, tmp_path):
+  """The development server serves the export; the client sends the per-image condition
+  and writes the heatmap as translate does: over the bytes signature, and over the float
+  one with the export's declaration (--declaration), which tells the heatmap from images."""
+  from tfi2i.serving import client as client_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i.serving import devserver  # pylint: disable=import-outside-toplevel
+  inputs = os.path.join(root, 'testA')
+  local = tmp_path / 'local'
+  translate_lib.translate(exported, inputs, str(local), values={'cond': [1.0, 0.0]})
+  server = devserver.start(model_name='tiny', model_base_path=os.path.dirname(exported))
+  try:
+    address = f'127.0.0.1:{server.rest_port}'
+    for how, kwargs in (('bytes', {}), ('float', dict(float=True, declaration=exported))):
+      out = tmp_path / how
+      assert client_lib.cli(address, 'tiny', inputs, str(out), extra=['cond=1,0'], **kwargs) == 0
+      for name in ('0.png', os.path.join('attention', '0.png')):
+        got = np.asarray(Image.open(out / name)).astype(int)
+        want = np.asarray(Image.open(local / name)).astype(int)
+        assert got.shape == want.shape and np.abs(got - want).max() <= 1, (how, name)
+  finally:
+    server.stop()

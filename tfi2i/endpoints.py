@@ -151,7 +151,8 @@ def infer(signatures: dict) -> dict:
   the declaration). signatures: {name: (inputs {name: (dtype name, shape or None)},
   outputs {...})}. What the specs cannot tell is taken from the names the declared
   endpoints use: inputs 'seed' and 'num_samples' and a float input 'z' have those roles,
-  an output 'mu' is a code; outputs of rank >= 4 are images (rank 5: samples), others
+  an output 'mu' is a code; other inputs with a free first axis are per image; outputs of
+  rank >= 4 are images (rank 5: samples), others
   vectors; a signature N_X is a variant of N when N is a signature too. Heatmaps cannot
   be told from images this way."""
   names = [n for n in signatures if not n.endswith(BYTES_SUFFIX) and n != 'serving_default']
@@ -163,7 +164,9 @@ def infer(signatures: dict) -> dict:
       if k == 'images':
         continue
       role = {'seed': SEED, 'num_samples': NUM_SAMPLES}.get(k, CODE if k == 'z' else '')
-      ins.append(Input(k, dtype, tuple(shape or ()), role=role))
+      shape = tuple(None if d in (None, -1) else d for d in (shape or ()))
+      per_image = not role and bool(shape) and shape[0] is None  # a free leading batch axis
+      ins.append(Input(k, dtype, shape[1:] if per_image else shape, per_image, role))
     outs = []
     for k, (dtype, shape) in outputs.items():
       rank = None if shape is None else len(shape)

@@ -46,6 +46,7 @@ from PIL import Image
 from tfi2i import cli as cli_lib
 from tfi2i import endpoints as ep
 from tfi2i.endpoints import BYTES_SUFFIX
+from tfi2i.versions import read_metadata
 from tfi2i import translate as translate_lib
 from tfi2i.data import images as image_io
 
@@ -404,6 +405,17 @@ class RemoteModel:
     return result
 
 
+def load_declaration(path: str) -> dict:
+  """{signature: Endpoint} of an export version folder or of its tfi2i.json ({} if none)."""
+  if os.path.isfile(path):
+    try:
+      with open(path, encoding='utf-8') as f:
+        return ep.from_metadata(json.load(f))
+    except (OSError, ValueError):
+      return {}
+  return ep.from_metadata(read_metadata(path))
+
+
 def latency_report(latencies, images: int) -> str:
   """One line: request count, mean/median/p90/max latency and images per second."""
   if not latencies:
@@ -418,8 +430,16 @@ def latency_report(latencies, images: int) -> str:
 def cli(server: str, model: str, input: str, output: str,  # pylint: disable=redefined-builtin
         signature: str = 'a_to_b', grpc: bool = False, version: int | None = None,
         float: bool = False, batch_size: int = 1, samples: int = 0, seed: int = 0,  # pylint: disable=redefined-builtin
-        reference: str | None = None, timeout: float = DEFAULT_TIMEOUT, extra=None) -> int:
+        reference: str | None = None, timeout: float = DEFAULT_TIMEOUT, extra=None,
+        declaration: str | None = None) -> int:
   """The command line; returns the exit status."""
+  endpoints = None
+  if declaration:
+    endpoints = load_declaration(declaration)
+    if not endpoints:
+      print(f'client: no endpoint declaration in {declaration} (an export version folder or '
+            'its assets.extra/tfi2i.json)', file=sys.stderr)
+      return 2
   if signature.endswith(BYTES_SUFFIX):
     signature = signature[:-len(BYTES_SUFFIX)]  # the endpoint; --float picks the other form
   try:
@@ -431,7 +451,7 @@ def cli(server: str, model: str, input: str, output: str,  # pylint: disable=red
   with client:
     try:
       result = translate_lib.translate(
-          RemoteModel(client, use_bytes=not float), input, output, signature,
+          RemoteModel(client, use_bytes=not float, endpoints=endpoints), input, output, signature,
           batch_size=batch_size, samples=samples, seed=seed, reference=reference,
           values=translate_lib.parse_values(extra))
     except (ServerUnavailable, ServingError, FileNotFoundError, ValueError,
@@ -459,6 +479,10 @@ def _define_flags():
                               'instead of PNGs to the _bytes one.'),
       timeout=flags.DEFINE_float('timeout', DEFAULT_TIMEOUT, 'Seconds per request; a slower '
                                  'one fails for its file.'),
+      declaration=flags.DEFINE_string('declaration', None, 'The served export version '
+                                      'folder (or its assets.extra/tfi2i.json): the endpoint '
+                                      'declaration, so --float converts heatmap outputs '
+                                      'right (default: read off the server\'s signatures).'),
       **io_flags)
 
 
