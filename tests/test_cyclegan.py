@@ -106,3 +106,17 @@ def test_too_small_training_images_are_a_clear_error():
   model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam())
   with pytest.raises(ValueError, match='too small for the 3-layer PatchGAN'):
     model.build_for_training(model.example_batch(1, 16, 16))
+
+
+def test_domains_with_other_channel_counts():
+  """input_nc != output_nc: each pool holds its own domain's images; the identity loss
+  (which feeds B to G_A) is refused, as the official assert."""
+  with pytest.raises(ValueError, match='needs model.input_nc == model.output_nc'):
+    CycleGAN(**TINY, input_nc=1)
+  model = CycleGAN(**TINY, input_nc=1, lambda_identity=0.0, pool_size=2)
+  model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam())
+  batch = model.example_batch(1, 32, 32)
+  assert (batch['a'].shape[-1], batch['b'].shape[-1]) == (1, 3)
+  model.build_for_training(batch)
+  logs = model.train_step(batch)
+  assert 'identity_a' not in logs and np.isfinite(float(logs['gen_total']))

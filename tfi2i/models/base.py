@@ -123,7 +123,8 @@ class TranslationModel(keras.Model):
 
   def example_batch(self, batch_size, height, width):
     """A training batch of zeros (what the data stream yields): for benchmarks and tests."""
-    return {k: tf.zeros([batch_size, height, width, 3]) for k in ('a', 'b')}
+    channels = {'a': self.input_channels, 'b': int(self.args.get('output_nc', 3))}
+    return {k: tf.zeros([batch_size, height, width, c]) for k, c in channels.items()}
 
   def image_panels(self, batch):
     raise NotImplementedError

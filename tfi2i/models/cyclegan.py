@@ -53,6 +53,10 @@ class CycleGAN(TranslationModel):
                seed=0, **kwargs):
     super().__init__(seed=seed, args=locals(), **kwargs)
     check_choice('loss.gan_mode', gan_mode, losses.GAN_MODES)
+    if lambda_identity > 0 and input_nc != output_nc:  # as the official assert in __init__
+      raise ValueError(f'the identity loss (loss.lambda_identity={lambda_identity}) feeds B '
+                       f'images to G_A: it needs model.input_nc == model.output_nc, got '
+                       f'{input_nc} and {output_nc}; set loss.lambda_identity=0')
     gen = lambda name, cin, cout: nets.resnet_generator(
         cin, cout, ngf, n_blocks, norm, use_dropout, init_gain, name=name)
     disc = lambda name, cin: nets.patch_discriminator(cin, ndf, n_layers_d, norm, init_gain,
@@ -87,7 +91,8 @@ class CycleGAN(TranslationModel):
                           '; raise data.crop_size or lower model.n_layers_d')
     pool_size = self.pool_size
     self.pool_a = ImagePool(pool_size, image_shape, seed=self.seed * 2 + 1, name='pool_a')
-    self.pool_b = ImagePool(pool_size, image_shape, seed=self.seed * 2 + 2, name='pool_b')
+    self.pool_b = ImagePool(pool_size, tuple(batch_spec['b'].shape[1:]), seed=self.seed * 2 + 2,
+                            name='pool_b')  # B may have other channels than A
     self.g_optimizer.build(self.gen_a2b.trainable_variables + self.gen_b2a.trainable_variables)
     self.d_optimizer.build(self.disc_a.trainable_variables + self.disc_b.trainable_variables)
 
