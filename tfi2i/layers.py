@@ -106,14 +106,16 @@ def norm_layer(kind: str, name: str, init_gain: float = 0.02):
 
 
 def conv(filters, kernel, stride=1, padding=0, pad_mode='zero', use_bias=True,
-         init_gain=0.02, name=None):
-  """nn.Conv2d(k, stride, padding) as explicit padding + a 'valid' Keras conv."""
+         init_gain=0.02, name=None, initializer=None):
+  """nn.Conv2d(k, stride, padding) as explicit padding + a 'valid' Keras conv; weights
+  normal(0, init_gain) unless `initializer` is given."""
   layers = []
   if padding:
     layers.append(Pad2D(padding, pad_mode, name=f'{name}_pad'))
   layers.append(keras.layers.Conv2D(
       filters, kernel, strides=stride, padding='valid', use_bias=use_bias,
-      kernel_initializer=conv_init(init_gain), bias_initializer='zeros', name=name))
+      kernel_initializer=initializer or conv_init(init_gain), bias_initializer='zeros',
+      name=name))
   return layers
 
 
@@ -146,15 +148,18 @@ class ResnetBlock(keras.layers.Layer):
   ResnetBlock with reflection padding."""
 
   def __init__(self, dim, norm='instance', use_dropout=False, use_bias=True,
-               pad_mode='reflect', init_gain=0.02, **kwargs):
+               pad_mode='reflect', init_gain=0.02, initializer=None, **kwargs):
     super().__init__(**kwargs)
     self.dim, self.norm, self.use_dropout = dim, norm, use_dropout
     self.use_bias, self.pad_mode, self.init_gain = use_bias, pad_mode, init_gain
+    self.initializer = keras.initializers.get(initializer) if initializer else None
     self.body = (
-        conv(dim, 3, 1, 1, pad_mode, use_bias, init_gain, name='conv1')
+        conv(dim, 3, 1, 1, pad_mode, use_bias, init_gain, name='conv1',
+             initializer=self.initializer)
         + [norm_layer(norm, 'norm1', init_gain), keras.layers.ReLU(name='relu')]
         + ([keras.layers.Dropout(0.5, name='dropout')] if use_dropout else [])
-        + conv(dim, 3, 1, 1, pad_mode, use_bias, init_gain, name='conv2')
+        + conv(dim, 3, 1, 1, pad_mode, use_bias, init_gain, name='conv2',
+               initializer=self.initializer)
         + [norm_layer(norm, 'norm2', init_gain)])
     self.body = [l for l in self.body if l is not None]
     # tf.train.Checkpoint does not follow layers held in a Python list: name each one too.
@@ -174,4 +179,165 @@ class ResnetBlock(keras.layers.Layer):
   def get_config(self):
     return {**super().get_config(), 'dim': self.dim, 'norm': self.norm,
             'use_dropout': self.use_dropout, 'use_bias': self.use_bias,
-            'pad_mode': self.pad_mode, 'init_gain': self.init_gain}
+            'pad_mode': self.pad_mode, 'init_gain': self.init_gain,
+            'initializer': (keras.initializers.serialize(self.initializer)
+                            if self.initializer else None)}
+
+
+# --------------------------------------------------------------------------- U-GAT-IT pieces
+
+
+def torch_default_init() -> keras.initializers.Initializer:
+  """PyTorch's default Conv2d / Linear weight init, kaiming_uniform(a=sqrt(5)): U(+-1/sqrt(
+  fan_in)) (the official U-GAT-IT PyTorch code keeps the defaults)."""
+  return keras.initializers.VarianceScaling(1.0 / 3.0, 'fan_in', 'uniform')
+
+
+@keras.saving.register_keras_serializable('tfi2i')
+class TorchBiasInit(keras.initializers.Initializer):
+  """PyTorch's default bias init for a layer with `fan_in` inputs: U(+-1/sqrt(fan_in))."""
+
+  def __init__(self, fan_in):
+    self.fan_in = int(fan_in)
+
+  def __call__(self, shape, dtype=None):
+    bound = 1.0 / float(self.fan_in) ** 0.5
+    return keras.random.uniform(shape, -bound, bound, dtype=dtype)
+
+  def get_config(self):
+    return {'fan_in': self.fan_in}
+
+
+def rho_constraint(w):
+  """U-GAT-IT's RhoClipper: rho kept in [0, 1] after every generator update."""
+  return keras.ops.clip(w, 0.0, 1.0)
+
+
+def _instance_layer_moments(x32):
+  """(instance-normalised, layer-normalised) x: mean over H, W (per channel) or H, W, C (per
+  image), unbiased variance as torch.var, eps 1e-5 (official U-GAT-IT PyTorch ILN/adaILN)."""
+  def norm(axes):
+    mean, var = tf.nn.moments(x32, axes=axes, keepdims=True)
+    n = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x32), axes)), tf.float32)
+    var = var * n / tf.maximum(n - 1.0, 1.0)  # torch.var: unbiased
+    return (x32 - mean) * tf.math.rsqrt(var + 1e-5)
+  return norm([1, 2]), norm([1, 2, 3])
+
+
+@keras.saving.register_keras_serializable('tfi2i')
+class ILN(keras.layers.Layer):
+  """Instance-Layer Normalisation: rho * IN(x) + (1 - rho) * LN(x), then a learned
+  per-channel gamma and beta; rho starts at 0 and is clipped to [0, 1] (U-GAT-IT's up-path
+  norm). Statistics in float32."""
+
+  def build(self, input_shape):
+    c = input_shape[-1]
+    self.rho = self.add_weight(shape=(c,), initializer='zeros', name='rho',
+                               constraint=rho_constraint)
+    self.gamma = self.add_weight(shape=(c,), initializer='ones', name='gamma')
+    self.beta = self.add_weight(shape=(c,), initializer='zeros', name='beta')
+
+  def call(self, x):
+    out_in, out_ln = _instance_layer_moments(tf.cast(x, tf.float32))
+    rho = tf.cast(self.rho, tf.float32)
+    y = rho * out_in + (1.0 - rho) * out_ln
+    y = y * tf.cast(self.gamma, tf.float32) + tf.cast(self.beta, tf.float32)
+    return tf.cast(y, x.dtype)
+
+  def compute_output_shape(self, s):
+    return s
+
+
+@keras.saving.register_keras_serializable('tfi2i')
+class AdaILN(keras.layers.Layer):
+  """Adaptive ILN: rho * IN(x) + (1 - rho) * LN(x), scaled and shifted by gamma, beta
+  [batch, C] computed from the attention features; rho starts at 0.9, clipped to [0, 1].
+  Called as AdaILN()([x, gamma, beta])."""
+
+  def build(self, input_shape):
+    c = input_shape[0][-1]
+    self.rho = self.add_weight(shape=(c,), initializer=keras.initializers.Constant(0.9),
+                               name='rho', constraint=rho_constraint)
+
+  def call(self, inputs):
+    x, gamma, beta = inputs
+    out_in, out_ln = _instance_layer_moments(tf.cast(x, tf.float32))
+    rho = tf.cast(self.rho, tf.float32)
+    y = rho * out_in + (1.0 - rho) * out_ln
+    y = y * tf.cast(gamma, tf.float32)[:, None, None, :] + tf.cast(beta, tf.float32)[:, None, None, :]
+    return tf.cast(y, x.dtype)
+
+  def compute_output_shape(self, s):
+    return s[0]
+
+
+def _l2_normalize(v):
+  return v / tf.maximum(tf.norm(v), 1e-12)  # torch.nn.functional.normalize, eps 1e-12
+
+
+@keras.saving.register_keras_serializable('tfi2i')
+class SpectralNormalized(keras.layers.Layer):
+  """A Conv2D ('valid') or Dense kernel divided by its largest singular value, as PyTorch's
+  nn.utils.spectral_norm: the trainable kernel is the un-normalised `weight_orig`; u and v
+  (non-trainable, checkpointed) get one power iteration per training call (none at
+  inference); sigma = u . (W v) with W the kernel as a [out, in * kh * kw] matrix, u and v
+  held constant for the gradient. keras.layers.SpectralNormalization instead overwrites the
+  kernel with the normalised one, which changes what the optimizer sees.
+
+  kind: 'conv' (kernel_size, strides) or 'dense'. `kernel` is weight_orig: U-GAT-IT's
+  discriminator re-weights its CAM features with it (the official `parameters()[0]`).
+  """
+
+  def __init__(self, units, kind='conv', kernel_size=1, strides=1, use_bias=True, **kwargs):
+    super().__init__(**kwargs)
+    self.units, self.kind = int(units), kind
+    self.kernel_size, self.strides, self.use_bias = int(kernel_size), int(strides), use_bias
+
+  def build(self, input_shape):
+    cin = int(input_shape[-1])
+    shape = ((self.kernel_size, self.kernel_size, cin, self.units) if self.kind == 'conv'
+             else (cin, self.units))
+    fan_in = cin * (self.kernel_size ** 2 if self.kind == 'conv' else 1)
+    self.kernel = self.add_weight(shape=shape, initializer=torch_default_init(), name='kernel')
+    if self.use_bias:
+      self.bias = self.add_weight(shape=(self.units,), initializer=TorchBiasInit(fan_in),
+                                  name='bias')
+    normal = keras.initializers.RandomNormal(0.0, 1.0)
+    # every replica computes the same power iteration: the first one's is kept
+    self.u = self.add_weight(shape=(self.units,), initializer=normal, name='u', trainable=False,
+                             aggregation='only_first_replica')
+    self.v = self.add_weight(shape=(fan_in,), initializer=normal, name='v', trainable=False,
+                             aggregation='only_first_replica')
+    self.u.assign(_l2_normalize(tf.convert_to_tensor(self.u)))
+    self.v.assign(_l2_normalize(tf.convert_to_tensor(self.v)))
+
+  def matrix(self):
+    """The kernel as PyTorch's [out, in * kh * kw] weight matrix (columns permuted, which
+    leaves the singular values alone)."""
+    return tf.transpose(tf.reshape(tf.cast(self.kernel, tf.float32), [-1, self.units]))
+
+  def normalized_kernel(self, training=False):
+    w = self.matrix()
+    u, v = tf.convert_to_tensor(self.u), tf.convert_to_tensor(self.v)
+    if training:
+      v = _l2_normalize(tf.linalg.matvec(w, u, transpose_a=True))
+      u = _l2_normalize(tf.linalg.matvec(w, v))
+      v, u = tf.stop_gradient(v), tf.stop_gradient(u)
+      self.u.assign(u)
+      self.v.assign(v)
+    sigma = tf.tensordot(u, tf.linalg.matvec(w, v), 1)
+    return tf.cast(self.kernel, tf.float32) / sigma
+
+  def call(self, x, training=False):
+    kernel = tf.cast(self.normalized_kernel(training), x.dtype)
+    if self.kind == 'conv':
+      y = tf.nn.conv2d(x, kernel, self.strides, 'VALID')
+    else:
+      y = tf.matmul(x, kernel)
+    if self.use_bias:
+      y = y + tf.cast(self.bias, y.dtype)
+    return y
+
+  def get_config(self):
+    return {**super().get_config(), 'units': self.units, 'kind': self.kind,
+            'kernel_size': self.kernel_size, 'strides': self.strides, 'use_bias': self.use_bias}

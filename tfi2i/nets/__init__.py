@@ -9,10 +9,13 @@ from tfi2i.nets.bicycle import unet_add_all_generator
 from tfi2i.nets.bicycle import unet_add_input_generator
 from tfi2i.nets.patchgan import patch_discriminator
 from tfi2i.nets.resnet import resnet_generator
+from tfi2i.nets.ugatit import ugatit_discriminator
+from tfi2i.nets.ugatit import ugatit_generator
 from tfi2i.nets.unet import unet_generator
 
 __all__ = [
     'bicycle_discriminator', 'bicycle_encoder', 'bicycle_generator', 'conv_encoder',
     'multiscale_discriminator', 'patch_discriminator', 'resnet_encoder', 'resnet_generator',
-    'unet_add_all_generator', 'unet_add_input_generator', 'unet_generator',
+    'ugatit_discriminator', 'ugatit_generator', 'unet_add_all_generator',
+    'unet_add_input_generator', 'unet_generator',
 ]
