@@ -264,9 +264,9 @@ def test_translate_writes_the_output_and_the_heatmap(root, exported, tmp_path):
   with pytest.raises(ValueError, match="needs input 'cond'"):
     translate_lib.translate(exported, inputs, str(tmp_path / 'none'))
   result = translate_lib.translate(exported, inputs, str(tmp_path / 'out'),
-                                   values={'cond': [1.0, 0.0]})
+                                   values={'cond': [1.0, 0.0]}, attention=True)
   assert result.translated == 3 and not result.failures
-  heat = np.asarray(Image.open(tmp_path / 'out' / 'attention' / '0.png'))
+  heat = np.asarray(Image.open(tmp_path / 'out' / '0__attention.png'))
   assert heat.shape == (20, 20) and heat.dtype == np.uint8
   assert np.asarray(Image.open(tmp_path / 'out' / '0.png')).shape == (20, 20, 3)
   assert translate_lib.cli(exported, inputs, str(tmp_path / 'cli'), extra=['cond=0,1']) == 0
@@ -279,21 +279,27 @@ def test_evaluate_uses_the_models_sampler(trained):
 
 
 def test_served_through_the_client_with_the_declaration(root, exported, tmp_path):
-  """The development server serves the export; the client sends the per-image condition
-  and writes the heatmap as translate does: over the bytes signature, and over the float
-  one with the export's declaration (--declaration), which tells the heatmap from images."""
+  """The development server serves the export; with the export's declaration
+  (--declaration) the client sends the per-image condition and writes the heatmap as
+  translate does, over the bytes and the float signatures."""
   from tfi2i.serving import client as client_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.serving import devserver  # pylint: disable=import-outside-toplevel
   inputs = os.path.join(root, 'testA')
   local = tmp_path / 'local'
-  translate_lib.translate(exported, inputs, str(local), values={'cond': [1.0, 0.0]})
+  translate_lib.translate(exported, inputs, str(local), values={'cond': [1.0, 0.0]},
+                          attention=True)
   server = devserver.start(model_name='tiny', model_base_path=os.path.dirname(exported))
   try:
     address = f'127.0.0.1:{server.rest_port}'
-    for how, kwargs in (('bytes', {}), ('float', dict(float=True, declaration=exported))):
+    # --attention needs the declaration: a server's SignatureDefs cannot tell a heatmap
+    assert client_lib.cli(address, 'tiny', inputs, str(tmp_path / 'x'), extra=['cond=1,0'],
+                          attention=True) == 1
+    for how, kwargs in (('bytes', {}), ('float', dict(float=True))):
+      kwargs['declaration'] = exported
       out = tmp_path / how
-      assert client_lib.cli(address, 'tiny', inputs, str(out), extra=['cond=1,0'], **kwargs) == 0
-      for name in ('0.png', os.path.join('attention', '0.png')):
+      assert client_lib.cli(address, 'tiny', inputs, str(out), extra=['cond=1,0'],
+                            attention=True, **kwargs) == 0
+      for name in ('0.png', '0__attention.png'):
         got = np.asarray(Image.open(out / name)).astype(int)
         want = np.asarray(Image.open(local / name)).astype(int)
         assert got.shape == want.shape and np.abs(got - want).max() <= 1, (how, name)

@@ -14,8 +14,9 @@ Output folder:
   <name>.png           the translation (the signature's `output`), at the input's size;
   <name>__s<j>.png     with --samples=K: the j-th of K translations (latent codes drawn with
                        --seed; the gallery row is input, then the K samples);
-  <key>/<name>.png     any other image or heatmap output of the signature (heatmaps as gray
-                       PNGs, e.g. an attention map);
+  <name>__<key>.png    with --attention: each heatmap output (e.g. U-GAT-IT's `attention`),
+                       a gray PNG at the input's size;
+  <key>/<name>.png     any other image output of the signature;
   inputs/<name>.png    the input as the model saw it (RGB), so the gallery is self-contained;
   index.html           one row per input: input | output (| other outputs).
 <name> is the input's file stem; when two inputs share a stem (a.jpg and a.png) the later
@@ -375,13 +376,23 @@ def _batches(items, batch_size):
     yield batch
 
 
-def _run(model, name, batch, extra, values=None):
+def _heatmaps(model, name) -> set:
+  """The names of the heatmap outputs the signature declares."""
+  endpoint = model.endpoints.get(name)
+  return {o.name for o in endpoint.outputs if o.kind == ep.HEATMAP} if endpoint else set()
+
+
+def _run(model, name, batch, extra, values=None, attention=False):
   """{key: uint8 [B, H, W, C]} for a list of (index, path, image) items. A sampled output
   [B, K, H, W, C] becomes the keys `<key>__s<j>` (j < K); with K = 1 (a reference's
-  code) it stays `<key>`. Outputs that are not images (latent codes) are left out."""
+  code) it stays `<key>`. Outputs that are not images (latent codes) are left out, and
+  heatmaps unless `attention`."""
   out = {}
   extra = {**extra, **_given_inputs(model, name, values or {}, len(batch))}
+  skip = set() if attention else _heatmaps(model, name)
   for k, v in model.images(name, np.stack([image for _, _, image in batch]), extra).items():
+    if k in skip:
+      continue
     if v.ndim == 5 and v.shape[1] == 1:
       out[k] = v[:, 0]
     elif v.ndim == 5:
@@ -393,7 +404,8 @@ def _run(model, name, batch, extra, values=None):
 
 def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
               batch_size: int = 1, samples: int = 0, seed: int = 0,
-              reference: str | None = None, values: dict | None = None) -> TranslateResult:
+              reference: str | None = None, values: dict | None = None,
+              attention: bool = False) -> TranslateResult:
   """Translates image files with an export; see the module docstring for the output layout.
 
   Args:
@@ -412,6 +424,8 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
       output.
     values: {input name: value} for the signature's other declared inputs (e.g. a
       conditioning vector); a per-image input given once is used for every image.
+    attention: also write the heatmap outputs (e.g. U-GAT-IT's attention map) as gray
+      PNGs `<name>__<output>.png` beside each output, and show them in the gallery.
 
   Returns:
     TranslateResult; files that failed are listed in `failures`, not raised.
@@ -433,6 +447,10 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
   given = dict(values or {})
   _given_inputs(model, signature_name, given, 1)  # a missing input fails before any file
   names = output_names(paths)
+  heatmaps = _heatmaps(model, signature_name)
+  if attention and not heatmaps:
+    raise ValueError(f'--attention: signature {signature_name!r} of {model.description} has '
+                     'no heatmap output')
 
   failures, loaded = {}, []
   for i, p in enumerate(paths):
@@ -445,12 +463,13 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
   written = {}  # index -> {key: relative path}
   for batch in _batches(loaded, batch_size):
     try:
-      results = [(batch, _run(model, signature_name, batch, extra, given))]
+      results = [(batch, _run(model, signature_name, batch, extra, given, attention))]
     except ModelCallError:
       results = []  # retry one by one, so that the error names the file
       for item in batch:
         try:
-          results.append(([item], _run(model, signature_name, [item], extra, given)))
+          results.append(([item], _run(model, signature_name, [item], extra, given,
+                                                   attention)))
         except ModelCallError as e:
           failures[item[0]] = f'cannot translate {item[1]}: {e}'
           logging.error('%s', failures[item[0]])
@@ -461,7 +480,12 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
         for key, values in sorted(outputs.items(), key=lambda kv: _column_order(kv[0])):
           base, _, sample = key.partition(SAMPLE_SEP)
           stem = names[i] + (f'{SAMPLE_SEP}{sample}' if sample else '')
-          rel[key] = stem + '.png' if base == OUTPUT_KEY else os.path.join(base, stem + '.png')
+          if base == OUTPUT_KEY:
+            rel[key] = stem + '.png'
+          elif base in heatmaps:  # beside the output: <name>__attention.png
+            rel[key] = f'{stem}__{base}.png'
+          else:
+            rel[key] = os.path.join(base, stem + '.png')
           image_io.save_png(os.path.join(output_dir, rel[key]), values[j])
         written[i] = rel
 
@@ -508,11 +532,11 @@ def parse_values(items) -> dict:
 
 def cli(model: str, input: str, output: str,  # pylint: disable=redefined-builtin
         direction: str = 'a_to_b', batch_size: int = 1, samples: int = 0, seed: int = 0,
-        reference: str | None = None, extra=None) -> int:
+        reference: str | None = None, extra=None, attention: bool = False) -> int:
   """The command line: translate, print where the gallery is; returns the exit status."""
   try:
     result = translate(model, input, output, direction, batch_size, samples, seed, reference,
-                       parse_values(extra))
+                       parse_values(extra), attention)
   except (FileNotFoundError, ValueError, image_io.DataError) as e:
     print(f'translate failed: {e}', file=sys.stderr)
     return 1
@@ -550,7 +574,10 @@ def define_io_flags():
                                     'is used for every output (BicycleGAN family).'),
       extra=flags.DEFINE_multi_string('extra', None, 'NAME=V1,V2,...: a value for an input '
                                       'the signature declares besides images (e.g. a '
-                                      'conditioning vector), used for every image.'))
+                                      'conditioning vector), used for every image.'),
+      attention=flags.DEFINE_bool('attention', False, 'Also write heatmap outputs (U-GAT-IT\'s '
+                                  'attention map) as <name>__<output>.png, gray, at the '
+                                  'input\'s size, and show them in the gallery.'))
 
 
 def _define_flags():

@@ -13,8 +13,9 @@ from tfi2i.models.base import TranslationModel
 from tfi2i.models.bicyclegan import BicycleGAN
 from tfi2i.models.cyclegan import CycleGAN
 from tfi2i.models.pix2pix import Pix2Pix
+from tfi2i.models.ugatit import UGATIT
 
-MODELS = {'cyclegan': CycleGAN, 'pix2pix': Pix2Pix, 'bicyclegan': BicycleGAN}
+MODELS = {'cyclegan': CycleGAN, 'pix2pix': Pix2Pix, 'bicyclegan': BicycleGAN, 'ugatit': UGATIT}
 SECTIONS = ('model', 'loss')  # the recipe sections that hold constructor arguments
 
 
@@ -98,5 +99,5 @@ def build_model(config, mode: str | None = None):
     raise RecipeError(f'cannot build {cls.__name__} from the recipe: {e}') from e
 
 
-__all__ = ['BicycleGAN', 'CycleGAN', 'Pix2Pix', 'ImagePool', 'MODELS', 'TranslationModel',
+__all__ = ['BicycleGAN', 'CycleGAN', 'Pix2Pix', 'UGATIT', 'ImagePool', 'MODELS', 'TranslationModel',
            'build_model', 'model_args', 'model_class', 'recipe_sections', 'register']

@@ -431,7 +431,7 @@ def cli(server: str, model: str, input: str, output: str,  # pylint: disable=red
         signature: str = 'a_to_b', grpc: bool = False, version: int | None = None,
         float: bool = False, batch_size: int = 1, samples: int = 0, seed: int = 0,  # pylint: disable=redefined-builtin
         reference: str | None = None, timeout: float = DEFAULT_TIMEOUT, extra=None,
-        declaration: str | None = None) -> int:
+        declaration: str | None = None, attention: bool = False) -> int:
   """The command line; returns the exit status."""
   endpoints = None
   if declaration:
@@ -453,7 +453,7 @@ def cli(server: str, model: str, input: str, output: str,  # pylint: disable=red
       result = translate_lib.translate(
           RemoteModel(client, use_bytes=not float, endpoints=endpoints), input, output, signature,
           batch_size=batch_size, samples=samples, seed=seed, reference=reference,
-          values=translate_lib.parse_values(extra))
+          values=translate_lib.parse_values(extra), attention=attention)
     except (ServerUnavailable, ServingError, FileNotFoundError, ValueError,
             image_io.DataError) as e:
       print(f'client: {e}', file=sys.stderr)
