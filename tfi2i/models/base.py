@@ -132,6 +132,13 @@ class TranslationModel(keras.Model):
   def endpoints(self):
     raise NotImplementedError
 
+  def generator_for(self, direction):
+    """The network of `direction` in the model's `generators` ({direction: network})."""
+    generators = self.generators
+    if direction not in generators:
+      raise ValueError(f'direction must be one of {tuple(generators)}, got {direction!r}')
+    return generators[direction]
+
   @property
   def input_channels(self):
     return int(self.args.get('input_nc', 3))

@@ -78,9 +78,7 @@ class CycleGAN(TranslationModel):
     return {'a_to_b': self.gen_a2b, 'b_to_a': self.gen_b2a}
 
   def call(self, images, direction='a_to_b', training=False):
-    if direction not in self.generators:
-      raise ValueError(f'direction must be one of {self.directions}, got {direction!r}')
-    return self.generators[direction](images, training=training)
+    return self.generator_for(direction)(images, training=training)
 
   def build_for_training(self, batch_spec):
     """Builds optimizer slots and the pools for training crops of batch_spec['a']'s size."""

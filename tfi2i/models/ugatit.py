@@ -77,13 +77,11 @@ class UGATIT(TranslationModel):
 
   def call(self, images, direction='a_to_b', training=False):
     """The translation (the first generator output)."""
-    if direction not in self.generators:
-      raise ValueError(f'direction must be one of {self.directions}, got {direction!r}')
-    return self.generators[direction](images, training=training)[0]
+    return self.generator_for(direction)(images, training=training)[0]
 
   def translate(self, images, direction='a_to_b'):
     """(translation, attention heatmap in [0, 1] at 1/4 of the input's size)."""
-    out, _, heatmap = self.generators[direction](images, training=False)
+    out, _, heatmap = self.generator_for(direction)(images, training=False)
     return out, _normalized(heatmap)
 
   # -- training ---------------------------------------------------------------------------
