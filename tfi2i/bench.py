@@ -1,7 +1,7 @@
 """Training and inference speed of a recipe's model on synthetic images.
 
   python -m tfi2i.bench --recipe=recipes/cyclegan.py [--sizes=128,256] [--steps=10]
-      [--precisions=float32,mixed_bfloat16] [--xla=off,on]
+      [--precisions=float32,mixed_bfloat16] [--xla=off,on] [--set=model.img_size=128 ...]
 
 Each setting runs in its own process (so peak memory is its own): it builds the model at
 the recipe's configuration, runs `--warmup` train steps, then times `--steps` steps
@@ -27,9 +27,26 @@ _STEPS = flags.DEFINE_integer('steps', 10, 'Timed train steps.')
 _WARMUP = flags.DEFINE_integer('warmup', 3, 'Untimed steps first (tracing, allocation).')
 _BATCH = flags.DEFINE_integer('batch_size', 1, 'Batch size.')
 _CHILD = flags.DEFINE_string('child', None, 'Internal: run one setting "size,precision,xla".')
+_SET = flags.DEFINE_multi_string('set', [], 'KEY=VALUE recipe override (a Python literal or a '
+                                 'string), e.g. --set=model.img_size=128 for the full U-GAT-IT '
+                                 'at 128 px.')
 
 
-def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size):
+def _overrides(items):
+  import ast  # pylint: disable=import-outside-toplevel
+  values = {}
+  for item in items:
+    key, sep, text = item.partition('=')
+    if not sep:
+      raise app.UsageError(f'--set={item}: expected KEY=VALUE')
+    try:
+      values[key] = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      values[key] = text
+  return values
+
+
+def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size, overrides=None):
   import keras
   import numpy as np
   import tensorflow as tf
@@ -38,7 +55,7 @@ def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size):
   from tfi2i.models import build_model
   from tfi2i.training.optimizers import make_optimizers
 
-  config = recipe_lib.load_recipe(recipe_path)
+  config = recipe_lib.override(recipe_lib.load_recipe(recipe_path), overrides or {})
   keras.mixed_precision.set_global_policy(precision)
   keras.utils.set_random_seed(0)
   model = build_model(config)
@@ -80,11 +97,11 @@ def main(argv):
   if _CHILD.value:
     size, precision, xla = _CHILD.value.split(',')
     result = _measure(_RECIPE.value, int(size), precision, xla == 'on', _STEPS.value,
-                      _WARMUP.value, _BATCH.value)
+                      _WARMUP.value, _BATCH.value, _overrides(_SET.value))
     print('RESULT ' + json.dumps(result))
     return
-  print(f'recipe {_RECIPE.value}, batch {_BATCH.value}, {_WARMUP.value} warm-up + {_STEPS.value} timed '
-        f'steps, {os.cpu_count()} CPUs')
+  print(f'recipe {_RECIPE.value} {" ".join(_SET.value)}, batch {_BATCH.value}, {_WARMUP.value} '
+        f'warm-up + {_STEPS.value} timed steps, {os.cpu_count()} CPUs')
   print(f'{"px":>4} {"precision":>15} {"xla":>4} {"s/step":>8} {"train img/s":>12} '
         f'{"infer img/s":>12} {"peak RSS GB":>12}')
   for size in _SIZES.value:
@@ -92,7 +109,8 @@ def main(argv):
       for xla in _XLA.value:
         cmd = [sys.executable, '-m', 'tfi2i.bench', f'--recipe={_RECIPE.value}',
                f'--child={size},{precision},{xla}', f'--steps={_STEPS.value}',
-               f'--warmup={_WARMUP.value}', f'--batch_size={_BATCH.value}']
+               f'--warmup={_WARMUP.value}', f'--batch_size={_BATCH.value}',
+               *[f'--set={item}' for item in _SET.value]]
         out = subprocess.run(cmd, capture_output=True, text=True)
         line = next((l for l in out.stdout.splitlines() if l.startswith('RESULT ')), None)
         if line is None:
