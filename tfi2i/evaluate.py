@@ -138,16 +138,6 @@ def describe_preprocess(data_cfg) -> str:
   }.get(mode, mode)
 
 
-# ----------------------------------------------------------------------------- sampling
-
-
-def make_sampler(model, samples: int, seed: int = DEFAULT_SEED,
-                 batch_size: int = DEFAULT_BATCH_SIZE):
-  """(fn(a [n, H, W, 3], indices) -> [n, K, H, W, 3], K, description): the model's own
-  sampler (TranslationModel.sampler)."""
-  return model.sampler(samples, seed, batch_size)
-
-
 # ----------------------------------------------------------------------------- scores
 
 
@@ -334,7 +324,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
   model, config, step, checkpoint = workdir_lib.restore(workdir)
   data = data_lib.stream(model.data_stream).evaluation(config.data, split)
   count = len(data.names) if max_inputs is None else min(int(max_inputs), len(data.names))
-  sample, k, how = make_sampler(model, int(samples), seed, batch_size)
+  sample, k, how = model.sampler(int(samples), seed, batch_size)
   if k < int(samples):
     logging.info('%s is deterministic: 1 sample per input instead of %d.',
                  type(model).__name__, samples)

@@ -382,14 +382,13 @@ def _heatmaps(model, name) -> set:
   return {o.name for o in endpoint.outputs if o.kind == ep.HEATMAP} if endpoint else set()
 
 
-def _run(model, name, batch, extra, values=None, attention=False):
+def _run(model, name, batch, extra, values=None, skip=()):
   """{key: uint8 [B, H, W, C]} for a list of (index, path, image) items. A sampled output
   [B, K, H, W, C] becomes the keys `<key>__s<j>` (j < K); with K = 1 (a reference's
   code) it stays `<key>`. Outputs that are not images (latent codes) are left out, and
-  heatmaps unless `attention`."""
+  the outputs named in `skip`."""
   out = {}
   extra = {**extra, **_given_inputs(model, name, values or {}, len(batch))}
-  skip = set() if attention else _heatmaps(model, name)
   for k, v in model.images(name, np.stack([image for _, _, image in batch]), extra).items():
     if k in skip:
       continue
@@ -451,6 +450,7 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
   if attention and not heatmaps:
     raise ValueError(f'--attention: signature {signature_name!r} of {model.description} has '
                      'no heatmap output')
+  skip = set() if attention else heatmaps
 
   failures, loaded = {}, []
   for i, p in enumerate(paths):
@@ -463,13 +463,12 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
   written = {}  # index -> {key: relative path}
   for batch in _batches(loaded, batch_size):
     try:
-      results = [(batch, _run(model, signature_name, batch, extra, given, attention))]
+      results = [(batch, _run(model, signature_name, batch, extra, given, skip))]
     except ModelCallError:
       results = []  # retry one by one, so that the error names the file
       for item in batch:
         try:
-          results.append(([item], _run(model, signature_name, [item], extra, given,
-                                                   attention)))
+          results.append(([item], _run(model, signature_name, [item], extra, given, skip)))
         except ModelCallError as e:
           failures[item[0]] = f'cannot translate {item[1]}: {e}'
           logging.error('%s', failures[item[0]])

@@ -10,13 +10,17 @@ SAVED_MODEL = 'saved_model.pb'
 METADATA_PATH = os.path.join('assets.extra', 'tfi2i.json')  # what tfi2i.export records
 
 
-def read_metadata(version_dir) -> dict:
-  """An export version's assets.extra/tfi2i.json ({} when missing or unreadable)."""
+def read_metadata(path) -> dict:
+  """An export version's assets.extra/tfi2i.json (`path`: the version folder or the file
+  itself); {} when it is missing, unreadable or not a JSON object."""
+  if not os.path.isfile(path):
+    path = os.path.join(path, METADATA_PATH)
   try:
-    with open(os.path.join(version_dir, METADATA_PATH), encoding='utf-8') as f:
-      return json.load(f)
+    with open(path, encoding='utf-8') as f:
+      data = json.load(f)
   except (OSError, ValueError):
     return {}
+  return data if isinstance(data, dict) else {}
 
 
 def has_saved_model(folder: str) -> bool:

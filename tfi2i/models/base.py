@@ -190,7 +190,7 @@ class TranslationModel(keras.Model):
     return apply_gradients(optimizer, tape, loss, variables)
 
   def stateless_seed(self, *parts):
-    """A [2] int32 seed for tf.random.stateless_* ops: a function of train.seed, the
+    """A [2] int64 seed for tf.random.stateless_* ops: a function of train.seed, the
     replica and `parts` (e.g. a tag and an optimizer's iteration count), so a resumed run
     draws what an uninterrupted one would."""
     key = tf.constant([self.seed, 0], tf.int64)

@@ -41,10 +41,6 @@ def _conv(filters, kernel, stride=1, padding=0, use_bias=False, name=None):
   return out
 
 
-def _bias_init(layer_inputs):
-  return L.TorchBiasInit(layer_inputs)
-
-
 def _dense(units, name):
   return keras.layers.Dense(units, use_bias=False, kernel_initializer=L.torch_default_init(),
                             name=name)
@@ -114,6 +110,19 @@ class AdaILNResnetBlock(keras.layers.Layer):
     return {**super().get_config(), 'dim': self.dim}
 
 
+def _attention(x, dim, activation, spectral_norm):
+  """CAM, then the 1x1 conv (+ bias) mixing the re-weighted features back to `dim` channels
+  and `activation`: (features, cam_logit, heatmap = their channel sum in float32)."""
+  x, cam_logit = ClassActivation(spectral_norm=spectral_norm, name='cam')(x)
+  x = activation(keras.layers.Conv2D(
+      dim, 1, use_bias=True, kernel_initializer=L.torch_default_init(),
+      bias_initializer=L.TorchBiasInit(2 * dim), name='conv1x1')(x))
+  heatmap = keras.layers.Lambda(lambda t: tf.reduce_sum(tf.cast(t, tf.float32), axis=-1,
+                                                        keepdims=True),
+                                output_shape=lambda s: (*s[:-1], 1), name='heatmap')(x)
+  return x, cam_logit, heatmap
+
+
 def ugatit_generator(input_nc=3, output_nc=3, ngf=64, n_blocks=4, img_size=256, light=False,
                      name='generator'):
   """The U-GAT-IT generator (module docstring): x -> (image, cam_logit, heatmap).
@@ -133,13 +142,7 @@ def ugatit_generator(input_nc=3, output_nc=3, ngf=64, n_blocks=4, img_size=256, 
   for i in range(n_blocks):
     x = L.ResnetBlock(dim, 'instance', use_bias=False, initializer=L.torch_default_init(),
                       name=f'block{i}')(x)
-  x, cam_logit = ClassActivation(name='cam')(x)
-  x = keras.layers.ReLU()(keras.layers.Conv2D(
-      dim, 1, use_bias=True, kernel_initializer=L.torch_default_init(),
-      bias_initializer=_bias_init(2 * dim), name='conv1x1')(x))
-  heatmap = keras.layers.Lambda(lambda t: tf.reduce_sum(tf.cast(t, tf.float32), axis=-1,
-                                                        keepdims=True),
-                                output_shape=lambda s: (*s[:-1], 1), name='heatmap')(x)
+  x, cam_logit, heatmap = _attention(x, dim, keras.layers.ReLU(), spectral_norm=False)
   h = keras.layers.GlobalAveragePooling2D()(x) if light else keras.layers.Flatten()(x)
   h = keras.layers.ReLU()(_dense(dim, 'fc1')(h))
   h = keras.layers.ReLU()(_dense(dim, 'fc2')(h))
@@ -175,13 +178,7 @@ def ugatit_discriminator(input_nc=3, ndf=64, n_layers=5, name='discriminator'):
   channels *= 2
   x = L.Pad2D(1, 'reflect', name='conv_last_pad')(x)
   x = lrelu()(L.SpectralNormalized(channels, 'conv', 4, 1, name='conv_last')(x))
-  x, cam_logit = ClassActivation(spectral_norm=True, name='cam')(x)
-  x = lrelu()(keras.layers.Conv2D(
-      channels, 1, use_bias=True, kernel_initializer=L.torch_default_init(),
-      bias_initializer=_bias_init(2 * channels), name='conv1x1')(x))
-  heatmap = keras.layers.Lambda(lambda t: tf.reduce_sum(tf.cast(t, tf.float32), axis=-1,
-                                                        keepdims=True),
-                                output_shape=lambda s: (*s[:-1], 1), name='heatmap')(x)
+  x, cam_logit, heatmap = _attention(x, channels, lrelu(), spectral_norm=True)
   x = L.Pad2D(1, 'reflect', name='out_pad')(x)
   out = L.SpectralNormalized(1, 'conv', 4, 1, use_bias=False, name='out')(x)
   out = keras.layers.Activation('linear', dtype='float32', name='scores')(out)

@@ -407,12 +407,6 @@ class RemoteModel:
 
 def load_declaration(path: str) -> dict:
   """{signature: Endpoint} of an export version folder or of its tfi2i.json ({} if none)."""
-  if os.path.isfile(path):
-    try:
-      with open(path, encoding='utf-8') as f:
-        return ep.from_metadata(json.load(f))
-    except (OSError, ValueError):
-      return {}
   return ep.from_metadata(read_metadata(path))
 
 

@@ -58,6 +58,7 @@ from tensorflow_serving.config import model_server_config_pb2
 from tfi2i import cli as cli_lib
 from tfi2i import workdir as workdir_lib
 from tfi2i.versions import METADATA_PATH
+from tfi2i.versions import read_metadata
 from tfi2i.versions import SAVED_MODEL
 from tfi2i.versions import version_folders
 
@@ -216,16 +217,6 @@ def parse_model_flag(text: str) -> tuple[str | None, str]:
   return name, path
 
 
-def read_metadata(version_folder: str) -> dict | None:
-  """A version's assets.extra/tfi2i.json, or None when it is missing or not a JSON object."""
-  try:
-    with open(os.path.join(version_folder, METADATA_PATH), encoding='utf-8') as f:
-      data = json.load(f)
-  except (OSError, ValueError):
-    return None
-  return data if isinstance(data, dict) else None
-
-
 def _model_pairs(models) -> list[tuple[str | None, str]]:
   if isinstance(models, dict):
     return list(models.items())
@@ -339,7 +330,7 @@ def resolve_models(models, versions='latest:1', mount_root: str | None = None
         name=name, path=path, export_base=base,
         base_path=posixpath.join(root, name) if root else base,
         versions=tuple(complete), served=tuple(chosen), incomplete=tuple(incomplete),
-        metadata=read_metadata(os.path.join(base, str(chosen[-1])))))
+        metadata=read_metadata(os.path.join(base, str(chosen[-1]))) or None))
   if problems:
     raise ServingConfigError('\n'.join(problems))
   return served
