@@ -57,6 +57,12 @@ def train_config() -> ml_collections.ConfigDict:
   t.log_every = 100  # scalars to TensorBoard and the progress bar (official print_freq 100)
   t.image_every = 400  # image grids to TensorBoard (official display_freq 400)
   t.checkpoint_every = 5000  # official save_latest_freq 5000
+  # also a checkpoint when this many minutes passed since the last one (0 = off), so a
+  # crash or preemption loses minutes, not hours
+  t.checkpoint_minutes = 10.0
+  # 'check': a resumed run refuses a recipe or image list that changes the run (the list of
+  # differences is printed); 'ignore_changes' accepts them (tfi2i/training/resume.py)
+  t.resume = 'check'
   t.keep_checkpoints = 3
   t.export_at_end = True
   return t

@@ -85,7 +85,11 @@ def test_first_steps_give_the_recorded_losses(name, tmp_path):
   got = losses_of(name, str(tmp_path))
   assert sorted(got) == sorted(want)
   for key in want:
-    np.testing.assert_allclose(got[key], want[key], rtol=2e-5, atol=1e-6, err_msg=key)
+    # rtol 1e-3: since the recording, float32 Adam updates are TF's fused ResourceApplyAdam
+    # (the same formula as Keras' element-wise update, other rounding; measured: the losses of
+    # step 3 differ by up to 2e-4 relative, deterministically); a change of behaviour moves
+    # the losses by far more
+    np.testing.assert_allclose(got[key], want[key], rtol=1e-3, atol=1e-6, err_msg=key)
 
 
 def record(out):

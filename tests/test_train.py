@@ -107,7 +107,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_root, tmp
   workdir = str(tmp_path / 'run')
   loop.train(tiny_recipe(tiny_root, **{'train.steps': 2}), workdir)
   before = {p: open(p, 'rb').read() for p in glob.glob(f'{workdir}/checkpoints/*')}
-  diverging = tiny_recipe(tiny_root, **{'optimizer.lr': 1e38, 'train.steps': 6})
+  diverging = tiny_recipe(tiny_root, **{'optimizer.lr': 1e38, 'train.steps': 6,
+                                       'train.resume': 'ignore_changes'})
   with pytest.raises(loop.TrainingDiverged, match=r'non-finite loss at step \d.*ckpt-2.*untouched'):
     loop.train(diverging, workdir)
   after = {p: open(p, 'rb').read() for p in glob.glob(f'{workdir}/checkpoints/*')}
@@ -132,7 +133,7 @@ def test_train_cli_runs_and_ctrl_c_saves(tiny_root, tmp_path):
   reader.join(timeout=10)
   out = ''.join(chunks)
   assert proc.returncode == 130, out[-2000:]
-  assert 'Interrupted at step' in out
+  assert 'Stopped by SIGINT at step' in out
   step = workdir_lib.latest_step(workdir)
   assert step > 0
   # rerunning resumes where it stopped and finishes
@@ -186,6 +187,23 @@ assert len(slots) > 10
 # gradient (the norm removes them), so theirs is float noise on both sides.
 scale = max(float(np.max(np.abs(a[k]))) for k in slots)
 print('SLOTDIFF', max(float(np.max(np.abs(a[k] - b[k]))) for k in slots) / scale)
+# torch's coupled L2 is added once, after the replicas' gradients are summed: with w = 1,
+# g = -0.7 and l2 = 0.5, Adam's first step moves w by -lr * sign(g + l2 w) = +0.1 (by -0.1
+# if each replica added its own l2 w)
+from tfi2i.training.optimizers import Adam
+with mirrored.scope():
+  w = tf.Variable([1.0])
+  opt = Adam(learning_rate=0.1, l2=0.5)
+  opt.build([w])
+@tf.function
+def l2_step():
+  def replica():
+    with tf.GradientTape() as tape:
+      loss = tf.nn.compute_average_loss(-0.7 * w * tf.ones([1]), global_batch_size=2)
+    opt.apply_gradients([(tape.gradient(loss, w), w)])
+  mirrored.run(replica)
+l2_step()
+print('L2STEP', float(w.numpy()[0]) - 1.0)
 '''
 
 
@@ -197,8 +215,9 @@ def test_mirrored_strategy_on_two_cpus_gives_the_same_update(tiny_root, tmp_path
   r = subprocess.run([sys.executable, str(script), os.path.dirname(__file__), tiny_root, str(tmp_path)],
                      capture_output=True, text=True, timeout=300)
   values = {l.split()[0]: float(l.split()[1]) for l in r.stdout.splitlines() if l.endswith(tuple('0123456789'))
-            and l.split()[0] in ('LOSSDIFF', 'SLOTDIFF')}
-  assert set(values) == {'LOSSDIFF', 'SLOTDIFF'}, r.stdout[-2000:] + r.stderr[-3000:]
+            and l.split()[0] in ('LOSSDIFF', 'SLOTDIFF', 'L2STEP')}
+  assert set(values) == {'LOSSDIFF', 'SLOTDIFF', 'L2STEP'}, r.stdout[-2000:] + r.stderr[-3000:]
+  assert abs(values['L2STEP'] - 0.1) < 1e-5
   assert values['LOSSDIFF'] < 1e-4
   assert values['SLOTDIFF'] < 1e-3
 

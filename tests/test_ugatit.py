@@ -103,6 +103,47 @@ def test_rho_stays_in_0_1_after_a_large_learning_rate_step():
   assert np.any((values == 0.0) | (values == 1.0))  # the step pushed some to the bounds
 
 
+def test_mixed_bfloat16_keeps_cam_logits_float32_and_rho_clipped():
+  """Under mixed_bfloat16 the CAM logits of generators and discriminators are computed in
+  float32 (the CAM loss weighs 1000), and rho is still clipped to [0, 1] after a step."""
+  keras.mixed_precision.set_global_policy('mixed_bfloat16')
+  try:
+    model = UGATIT(**TINY, light=False)
+    model.compile(g_optimizer=keras.optimizers.Adam(10.0), d_optimizer=keras.optimizers.Adam(10.0))
+    model.build_for_training(_batch())
+    for net in (model.gen_a2b, model.disc_ga, model.disc_la):
+      _, cam_logit, _ = net(_batch()['a'], training=True)
+      assert cam_logit.dtype == tf.float32
+      cams = [l for l in net.layers if l.__class__.__name__ == 'ClassActivation']
+      assert [l.gap_fc.compute_dtype for l in cams] == ['float32']
+    assert model.gen_a2b.get_layer('fc1').compute_dtype == 'bfloat16'
+    for seed in range(2):
+      logs = model.train_step(_batch(seed=seed))
+    assert np.isfinite(float(logs['cam_a']))
+    rhos = np.concatenate([w.numpy() for w in model.gen_a2b.weights if 'rho' in w.path])
+    assert rhos.min() >= 0.0 and rhos.max() <= 1.0 and np.any((rhos == 0.0) | (rhos == 1.0))
+  finally:
+    keras.mixed_precision.set_global_policy('float32')
+
+
+def test_full_variant_step_equals_the_plain_tapes():
+  """The full generator's wide gamma/beta kernel gets its gradient formed once from its three
+  calls (layers.WideKernelGradients): the step updates every weight as the plain tape's
+  gradients would. Reference: the same step with WideDense's recording switched off."""
+  def run(wide):
+    keras.utils.set_random_seed(5)
+    model = _compiled(UGATIT(**TINY, light=False), lr=1e-2)
+    if not wide:
+      model.gen_a2b.get_layer('fc1').__class__ = keras.layers.Dense
+      model.gen_b2a.get_layer('fc1').__class__ = keras.layers.Dense
+    model.train_step(_batch(seed=4))
+    return [w.numpy() for w in model.gen_a2b.weights + model.gen_b2a.weights]
+  got, want = run(True), run(False)
+  assert len(got) == len(want)
+  for g, w in zip(got, want):
+    np.testing.assert_allclose(g, w, atol=1e-5)
+
+
 def test_full_variant_needs_its_image_size():
   model = UGATIT(**TINY, light=False)
   model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam())

@@ -29,14 +29,16 @@ def main(argv):
   from tfi2i.training.strategy import make_strategy
   strategy = make_strategy(_RECIPE.value.train.strategy)
   from tfi2i.data import DataError
+  from tfi2i import workdir as workdir_lib
   from tfi2i.training import loop
   try:
     result = loop.train(_RECIPE.value, _WORKDIR.value, strategy=strategy)
-  except (DataError, recipe_lib.RecipeError, loop.TrainingDiverged) as e:
+  except (DataError, recipe_lib.RecipeError, loop.TrainingDiverged, loop.CheckpointWriteError,
+          workdir_lib.NoReadableCheckpoint) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
-  if result.interrupted:
-    return 130
+  if result.interrupted:  # the shell's codes for death by SIGTERM / SIGINT
+    return 143 if result.stopped_by == 'SIGTERM' else 130
   print(f'Finished at step {result.step}/{result.total_steps}; checkpoint {result.checkpoint}.')
   return 0
 

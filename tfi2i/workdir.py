@@ -65,6 +65,70 @@ def latest_step(workdir) -> int:
   return (step_of(latest) or 0) if latest else 0
 
 
+UNREADABLE = 'unreadable'  # checkpoints/unreadable/: checkpoints that failed to read
+
+
+class NoReadableCheckpoint(RuntimeError):
+  """Every checkpoint of a workdir failed to read back (they were moved aside)."""
+
+
+def _all_checkpoints(workdir):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  state = tf.train.get_checkpoint_state(checkpoint_dir(workdir))
+  if state is None:
+    return []
+  paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
+  if state.model_checkpoint_path and state.model_checkpoint_path not in paths:
+    paths.append(state.model_checkpoint_path)
+  return [p if os.path.isabs(p) else os.path.join(checkpoint_dir(workdir), p) for p in paths]
+
+
+def check_readable(path):
+  """Reads every tensor of a checkpoint (their checksums are verified on read); raises what
+  the read raised."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  reader = tf.train.load_checkpoint(path)
+  for name in reader.get_variable_to_shape_map():
+    reader.get_tensor(name)
+
+
+def newest_readable_checkpoint(workdir, log=print):
+  """The newest checkpoint of the workdir that reads back whole, or None.
+
+  A newer one that does not read (cut short by a crash or a full disk, damaged on disk) is
+  moved, with its files, to checkpoints/unreadable/ (nothing is deleted), the checkpoint
+  index is pointed at the one used, and `log` says which and why."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  paths = _all_checkpoints(workdir)
+  chosen, bad = None, []
+  for path in reversed(paths):
+    try:
+      check_readable(path)
+      chosen = path
+      break
+    except (tf.errors.OpError, ValueError, OSError) as e:
+      reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+      log(f'checkpoint {path} cannot be read ({reason}); falling back to an older one.')
+      bad.append(path)
+  if bad:
+    aside = os.path.join(checkpoint_dir(workdir), UNREADABLE)
+    os.makedirs(aside, exist_ok=True)
+    for path in bad:
+      for f in tf.io.gfile.glob(path + '.*'):
+        os.replace(f, os.path.join(aside, os.path.basename(f)))
+    kept = [p for p in paths if p not in bad]
+    if kept:
+      tf.compat.v1.train.update_checkpoint_state(
+          checkpoint_dir(workdir), chosen, all_model_checkpoint_paths=kept)
+    else:
+      os.replace(os.path.join(checkpoint_dir(workdir), 'checkpoint'),
+                 os.path.join(aside, 'checkpoint'))
+      raise NoReadableCheckpoint(f'no checkpoint of {workdir} reads back; they were moved to {aside}. '
+                         f'Rerun to start the run again from step 0.')
+    log(f'moved {len(bad)} unreadable checkpoint(s) to {aside}; resuming from {chosen}.')
+  return chosen
+
+
 def untracked_weights(model) -> list:
   """Weights of `model` that tf.train.Checkpoint does not reach (so checkpoints lack them).
 

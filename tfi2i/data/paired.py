@@ -295,8 +295,12 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
   ds = tf.data.Dataset.range(start_epoch, 2**62).flat_map(per_epoch).skip(offset)
   ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
   desc = f'{desc} ({n} pairs{", BtoA" if swap else ""})'
+  root = folder if kind == 'aligned' else os.path.dirname(folder_a)
+  identity = {'n': n, 'files': pipelines.files_identity(
+      [os.path.relpath(r.path, root) for sample in samples for r in sample])}
   info = pipelines.DatasetInfo(n_a=n, n_b=n, epoch_size=n,
-                               steps_per_epoch=math.ceil(n / batch_size), source=desc)
+                               steps_per_epoch=math.ceil(n / batch_size), source=desc,
+                               identity=identity)
   logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, n,
                info.steps_per_epoch, batch_size)
   return _finish(ds, batch_size), info

@@ -12,7 +12,9 @@ and the two are zipped; resuming replays (reads, does not decode) the records
 before `start_step`.
 """
 import dataclasses
+import hashlib
 import math
+import os
 
 from absl import logging
 import tensorflow as tf
@@ -35,6 +37,19 @@ class DatasetInfo:
   epoch_size: int  # max(n_a, n_b), the official UnalignedDataset.__len__
   steps_per_epoch: int  # ceil(epoch_size / batch_size)
   source: str  # what was read, for logs
+  # which images (a resumed run must see the same ones): counts and a hash of the file names
+  # relative to their folders, or the TFDS name and splits
+  identity: dict = dataclasses.field(default_factory=dict)
+
+
+def files_identity(*domains) -> str:
+  """A short hash of the file names of each domain, in order."""
+  digest = hashlib.sha256()
+  for names in domains:
+    for name in names:
+      digest.update(str(name).encode('utf-8', 'surrogateescape') + b'\0')
+    digest.update(b'\1')
+  return digest.hexdigest()[:16]
 
 
 def _key(seed: int, tag: int):
@@ -103,7 +118,10 @@ def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
   ds = tf.data.Dataset.range(start_epoch, 2**62).flat_map(per_epoch).skip(offset)
   ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
   source = f'folders A={folder_a} ({n_a} images), B={folder_b} ({n_b} images)'
-  return ds, n_a, n_b, source
+  identity = {'n_a': n_a, 'n_b': n_b,
+              'files': files_identity([os.path.relpath(r.path, folder_a) for r in rec_a],
+                                      [os.path.relpath(r.path, folder_b) for r in rec_b])}
+  return ds, n_a, n_b, source, identity
 
 
 def _tfds_seed(seed: int, domain: int) -> int:
@@ -129,7 +147,8 @@ def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
   ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
   a_split, b_split = sources.tfds_splits(data_cfg, split)
   source = f'tfds {data_cfg.tfds_name} {a_split} ({n_a}) / {b_split} ({n_b})'
-  return ds, n_a, n_b, source
+  identity = {'n_a': n_a, 'n_b': n_b, 'tfds': f'{data_cfg.tfds_name} {a_split} {b_split}'}
+  return ds, n_a, n_b, source, identity
 
 
 def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
@@ -152,10 +171,12 @@ def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 
     build = _tfds_dataset
   else:
     raise DataError(f'unknown data.source {source!r}; one of {sources.SOURCES}')
-  ds, n_a, n_b, desc = build(data_cfg, int(batch_size), int(seed), int(start_step), split)
+  ds, n_a, n_b, desc, identity = build(data_cfg, int(batch_size), int(seed), int(start_step),
+                                       split)
   epoch_size = max(n_a, n_b)
   info = DatasetInfo(n_a=n_a, n_b=n_b, epoch_size=epoch_size,
-                     steps_per_epoch=math.ceil(epoch_size / int(batch_size)), source=desc)
+                     steps_per_epoch=math.ceil(epoch_size / int(batch_size)), source=desc,
+                     identity=identity)
   logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, epoch_size,
                info.steps_per_epoch, batch_size)
   return _finish(ds, int(batch_size)), info

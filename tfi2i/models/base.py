@@ -185,9 +185,9 @@ class TranslationModel(keras.Model):
 
     return sample, 1, f'{type(self).__name__} {name}: deterministic, one sample per input'
 
-  def apply_gradients(self, optimizer, tape, loss, variables):
+  def apply_gradients(self, optimizer, tape, loss, variables, wide=None):
     """One optimizer update from `loss` recorded on `tape` (see apply_gradients)."""
-    return apply_gradients(optimizer, tape, loss, variables)
+    return apply_gradients(optimizer, tape, loss, variables, wide)
 
   def stateless_seed(self, *parts):
     """A [2] int64 seed for tf.random.stateless_* ops: a function of train.seed, the
@@ -211,7 +211,7 @@ def schema(cls) -> dict:
           if p.kind == inspect.Parameter.KEYWORD_ONLY and name not in ('seed', 'args')}
 
 
-def apply_gradients(optimizer, tape, loss, variables):
+def apply_gradients(optimizer, tape, loss, variables, wide=None):
   """Applies the gradients of `loss` (recorded on `tape`) to `variables` with `optimizer`.
 
   * Loss scaling: under a LossScaleOptimizer (train.precision='mixed_float16') the
@@ -220,6 +220,8 @@ def apply_gradients(optimizer, tape, loss, variables):
   * Missing gradients: a variable no term reaches (None) is left as it is.
   * Constraints: a variable's `constraint` (e.g. U-GAT-IT's rho, clipped to [0, 1]) is
     applied after the update by the Keras optimizer.
+  * wide: the layers.WideKernelGradients the loss was computed in (kernels of WideDense
+    layers get one gradient each, formed from all their calls).
   The tape must be persistent when it is used for several updates.
   Returns the number of variables updated (a Python int).
   """
@@ -229,7 +231,10 @@ def apply_gradients(optimizer, tape, loss, variables):
       optimizer.build(variables)
     output_gradients = tf.cast(optimizer.dynamic_scale, tf.float32)
   loss = tf.cast(loss, tf.float32)
-  grads = tape.gradient(loss, variables, output_gradients=output_gradients)
+  if wide is not None:
+    grads = wide.gradients(loss, variables, output_gradients=output_gradients)
+  else:
+    grads = tape.gradient(loss, variables, output_gradients=output_gradients)
   pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
   if pairs:
     optimizer.apply_gradients(pairs)

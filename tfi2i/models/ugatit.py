@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from tfi2i import endpoints as ep
+from tfi2i import layers as L
 from tfi2i import losses
 from tfi2i import nets
 from tfi2i.models.base import average_loss
@@ -131,7 +132,9 @@ class UGATIT(TranslationModel):
     self.apply_gradients(self.d_optimizer, tape, d_total, d_vars)
 
     g_vars = self._variables('gen')
-    with tf.GradientTape() as tape:
+    # WideKernelGradients: the full variant's 1 GB gamma/beta kernel (256 px) is used three
+    # times per generator; its gradient is formed once instead of three times
+    with tf.GradientTape() as tape, L.WideKernelGradients(tape) as wide:
       fake_a2b, fake_a2b_cam, _ = self.gen_a2b(real_a, training=True)
       fake_b2a, fake_b2a_cam, _ = self.gen_b2a(real_b, training=True)
       rec_a = self.gen_b2a(fake_a2b, training=True)[0]  # fake_A2B2A
@@ -157,7 +160,7 @@ class UGATIT(TranslationModel):
             losses.gan_loss(cam_translated, True, 'vanilla', for_discriminator=False)
             + losses.gan_loss(cam_same, False, 'vanilla', for_discriminator=False))
       g_total = average_loss(tf.add_n([v for k, v in terms.items() if not k.startswith('disc')]))
-    self.apply_gradients(self.g_optimizer, tape, g_total, g_vars)  # then rho is clipped
+    self.apply_gradients(self.g_optimizer, tape, g_total, g_vars, wide)  # then rho is clipped
 
     logs = {name: average_loss(value) for name, value in terms.items()}
     logs['gen_total'], logs['disc_total'] = g_total, d_total

@@ -41,9 +41,11 @@ def _conv(filters, kernel, stride=1, padding=0, use_bias=False, name=None):
   return out
 
 
-def _dense(units, name):
-  return keras.layers.Dense(units, use_bias=False, kernel_initializer=L.torch_default_init(),
-                            name=name)
+def _dense(units, name, wide=False, **kwargs):
+  """nn.Linear without bias; `wide`: a L.WideDense (the full variant's layer on the flattened
+  map, whose 1 GB kernel gradient at 256 px is formed once per step)."""
+  return (L.WideDense if wide else keras.layers.Dense)(
+      units, use_bias=False, kernel_initializer=L.torch_default_init(), name=name, **kwargs)
 
 
 @keras.saving.register_keras_serializable('tfi2i')
@@ -56,23 +58,26 @@ class ClassActivation(keras.layers.Layer):
   def __init__(self, spectral_norm=False, **kwargs):
     super().__init__(**kwargs)
     self.spectral_norm = spectral_norm
+    # the logits are computed in float32 under a mixed policy (the CAM loss weighs 1000)
     if spectral_norm:
-      self.gap_fc = L.SpectralNormalized(1, 'dense', use_bias=False, name='gap_fc')
-      self.gmp_fc = L.SpectralNormalized(1, 'dense', use_bias=False, name='gmp_fc')
+      self.gap_fc = L.SpectralNormalized(1, 'dense', use_bias=False, name='gap_fc',
+                                         dtype='float32')
+      self.gmp_fc = L.SpectralNormalized(1, 'dense', use_bias=False, name='gmp_fc',
+                                         dtype='float32')
     else:
-      self.gap_fc = _dense(1, 'gap_fc')
-      self.gmp_fc = _dense(1, 'gmp_fc')
+      self.gap_fc = _dense(1, 'gap_fc', dtype='float32')
+      self.gmp_fc = _dense(1, 'gmp_fc', dtype='float32')
 
   def build(self, input_shape):
     self.gap_fc.build((None, input_shape[-1]))
     self.gmp_fc.build((None, input_shape[-1]))
 
   def call(self, x, training=False):
-    gap = tf.reduce_mean(x, axis=[1, 2])
-    gmp = tf.reduce_max(x, axis=[1, 2])
+    x32 = tf.cast(x, tf.float32)
+    gap = tf.reduce_mean(x32, axis=[1, 2])
+    gmp = tf.reduce_max(x32, axis=[1, 2])
     kwargs = {'training': training} if self.spectral_norm else {}
-    logits = tf.concat([tf.cast(self.gap_fc(gap, **kwargs), tf.float32),
-                        tf.cast(self.gmp_fc(gmp, **kwargs), tf.float32)], axis=1)
+    logits = tf.concat([self.gap_fc(gap, **kwargs), self.gmp_fc(gmp, **kwargs)], axis=1)
     w_gap = tf.cast(self.gap_fc.kernel[:, 0], x.dtype)
     w_gmp = tf.cast(self.gmp_fc.kernel[:, 0], x.dtype)
     return tf.concat([x * w_gap, x * w_gmp], axis=-1), logits
@@ -144,7 +149,7 @@ def ugatit_generator(input_nc=3, output_nc=3, ngf=64, n_blocks=4, img_size=256, 
                       name=f'block{i}')(x)
   x, cam_logit, heatmap = _attention(x, dim, keras.layers.ReLU(), spectral_norm=False)
   h = keras.layers.GlobalAveragePooling2D()(x) if light else keras.layers.Flatten()(x)
-  h = keras.layers.ReLU()(_dense(dim, 'fc1')(h))
+  h = keras.layers.ReLU()(_dense(dim, 'fc1', wide=not light)(h))
   h = keras.layers.ReLU()(_dense(dim, 'fc2')(h))
   gamma, beta = _dense(dim, 'gamma')(h), _dense(dim, 'beta')(h)
   for i in range(n_blocks):

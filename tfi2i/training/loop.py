@@ -7,6 +7,8 @@ Resume needs no iterator state: the data stream is a pure function of (seed, ste
 """
 import dataclasses
 import os
+import signal
+import threading
 import time
 
 from absl import logging
@@ -20,6 +22,7 @@ from tfi2i import workdir as workdir_lib
 from tfi2i.models import build_model
 from tfi2i.models import model_args
 from tfi2i.training import optimizers as optimizers_lib
+from tfi2i.training import resume
 from tfi2i.training import summaries
 from tfi2i.training.schedules import POLICIES
 from tfi2i.training.strategy import make_strategy
@@ -40,6 +43,7 @@ class TrainResult:
   checkpoint: str | None
   export_dir: str | None = None
   interrupted: bool = False
+  stopped_by: str | None = None  # 'SIGINT' / 'SIGTERM' / 'a second SIGINT'
 
 
 def check_recipe(config):
@@ -63,6 +67,12 @@ def check_recipe(config):
   for key in ('batch_size', 'log_every', 'image_every', 'checkpoint_every', 'keep_checkpoints'):
     if t[key] < 1:
       raise recipe_lib.RecipeError(f'recipe key train.{key} must be >= 1, got {t[key]}')
+  if t.get('checkpoint_minutes', 0) < 0:
+    raise recipe_lib.RecipeError(f'recipe key train.checkpoint_minutes must be >= 0 (0 = off), '
+                                 f'got {t.checkpoint_minutes}')
+  if t.get('resume', 'check') not in resume.RESUME_MODES:
+    raise recipe_lib.RecipeError(f'recipe key train.resume is {t.resume!r}; expected one of '
+                                 f'{resume.RESUME_MODES}')
   if t.steps < 0:
     raise recipe_lib.RecipeError(f'recipe key train.steps must be >= 0 (0 = from the schedule), got {t.steps}')
 
@@ -106,13 +116,13 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     workdir = os.path.join(workdir, '.workers', f'{strategy.cluster_resolver.task_type}-'
                            f'{strategy.cluster_resolver.task_id}')
   os.makedirs(workdir, exist_ok=True)
-  recipe_lib.save_recipe(config, workdir)
   replicas = strategy.num_replicas_in_sync
   if t.batch_size % replicas:
     raise recipe_lib.RecipeError(
         f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
   checkpoint_dir = workdir_lib.checkpoint_dir(workdir)
-  start_step = workdir_lib.latest_step(workdir)
+  resume_from = workdir_lib.newest_readable_checkpoint(workdir)
+  start_step = (workdir_lib.step_of(resume_from) or 0) if resume_from else 0
 
   with _Precision(t.precision):
     keras.utils.set_random_seed(t.seed)
@@ -127,15 +137,18 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     steps_per_epoch = max(1, -(-info.steps_per_epoch // per_step))
     total_steps = t.steps or (config.schedule.n_epochs + config.schedule.n_epochs_decay) * steps_per_epoch
     logging.info('data: %s', info)
+    # a resume must continue the run it finds: checked before anything is written
+    resume.check(workdir, config, info.identity, start_step)
+    resume.save(workdir, config, info.identity)
     with strategy.scope():
       model.compile(**optimizers_lib.make_optimizers(
           model, config, steps_per_epoch, total_steps, step=step, precision=t.precision))
       model.build_for_training(dataset.element_spec)
       checkpoint = tf.train.Checkpoint(step=step, model=model)
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=t.keep_checkpoints)
-    if manager.latest_checkpoint:
-      checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-      print(f'Resuming from {manager.latest_checkpoint} at step {int(step.numpy())}.')
+    if resume_from:
+      checkpoint.restore(resume_from).assert_existing_objects_matched()
+      print(f'Resuming from {resume_from} at step {int(step.numpy())}.')
     result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at)
 
   do_export = (t.export_at_end if export is None else export) and chief
@@ -144,6 +157,45 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     result.export_dir = export_lib.export_workdir(workdir)
     print(f'Exported to {result.export_dir}')
   return result
+
+
+class CheckpointWriteError(RuntimeError):
+  """A checkpoint could not be written (disk full, permissions); the previous ones are kept."""
+
+
+class _StopSignals:
+  """SIGINT (Ctrl-C) and SIGTERM (a scheduler, `docker stop`, a spot VM) ask the loop to stop
+  at the next step boundary, where it saves the step just finished. A second Ctrl-C stops
+  at once, without saving the step in progress (its update may be half applied). Handlers
+  are installed only in the main thread and restored afterwards."""
+
+  def __init__(self):
+    self.received = None
+
+  def __enter__(self):
+    self.previous = {}
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGINT, signal.SIGTERM):
+        self.previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.received is not None and signum == signal.SIGINT:
+      raise KeyboardInterrupt
+    self.received = signal.Signals(signum).name
+    print(f'\n{self.received} received: stopping after this step with a checkpoint '
+          f'(Ctrl-C again to stop at once without saving the step in progress).', flush=True)
+
+  def __exit__(self, *exc):
+    for sig, handler in self.previous.items():
+      signal.signal(sig, handler)
+
+
+def _weights_finite(model) -> bool:
+  checks = [tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(w)))
+            for w in model.weights if tf.as_dtype(w.dtype).is_floating]
+  return bool(tf.reduce_all(checks)) if checks else True
 
 
 def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at=None) -> TrainResult:
@@ -178,45 +230,75 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
   progbar = None  # created at the first step, when the loss names are known
   logs, saved_path = {}, manager.latest_checkpoint
   current = start
-  started = time.perf_counter()
-  try:
-    last = total_steps if stop_at is None else min(total_steps, int(stop_at))
-    while current < last:
-      step_logs, finite = one_step(iterator)
-      if not bool(finite):
-        bad = {k: float(v) for k, v in step_logs.items() if not np.isfinite(float(v))}
-        raise TrainingDiverged(
-            f'non-finite loss at step {current + 1}: {bad}. Training stopped; the last good '
-            f'checkpoint ({saved_path or "none"}) was left untouched. Lower the learning rate '
-            f'or check the data.')
-      current += 1
-      step.assign(current)
-      logs = {k: float(v) for k, v in step_logs.items()}
-      if current % t.log_every == 0 or current == total_steps:
-        with writer.as_default(step=current):
-          for name, value in logs.items():
-            tf.summary.scalar(f'loss/{name}', value)
-          for name in model.optimizer_names:
-            tf.summary.scalar(f'learning_rate/{name}', float(getattr(model, name).learning_rate))
-          tf.summary.scalar('steps_per_second', (current - start) / (time.perf_counter() - started))
-      if current % t.image_every == 0 or current == total_steps or current == start + 1:
-        with writer.as_default(step=current):
-          images = panels(visual_batch)
-          summaries.write_panels(
-              {g: [(name, image, kind) for (name, kind), image in zip(panel_names[g], images[g])]
-               for g in images}, step=current)
-      if current % t.checkpoint_every == 0 or current in (total_steps, last):
-        saved_path = manager.save(checkpoint_number=current)
-      if progbar is None:  # losses shown as they are at this step, as the official log
-        progbar = keras.utils.Progbar(total_steps, stateful_metrics=list(logs), unit_name='step')
-      progbar.update(current, values=[(k, v) for k, v in logs.items() if k.endswith('total')])
-  except KeyboardInterrupt:
-    if current > start and current != _step_of(saved_path):
-      saved_path = manager.save(checkpoint_number=current)
-    print(f'\nInterrupted at step {current}; checkpoint {saved_path}. Rerun the same command to resume.')
-    writer.flush()
-    return TrainResult(current, total_steps, logs, saved_path, interrupted=True)
+  started = last_save = time.monotonic()
+  save_seconds = 60.0 * float(t.get('checkpoint_minutes', 0) or 0)
+
+  def save(at):
+    """A checkpoint of step `at`, once its weights are checked finite."""
+    nonlocal saved_path, last_save
+    if at == _step_of(saved_path):
+      return
+    if not _weights_finite(model):
+      raise TrainingDiverged(
+          f'the weights after step {at} are not finite (NaN or Inf): not saved. Training '
+          f'stopped; the last good checkpoint ({saved_path or "none"}) was left untouched. '
+          f'Lower the learning rate or check the data.')
+    try:
+      saved_path = manager.save(checkpoint_number=at)
+    except (OSError, tf.errors.OpError) as e:
+      raise CheckpointWriteError(
+          f'could not write the checkpoint of step {at} to {manager.directory}: '
+          f'{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__} '
+          f'(disk full?). Training stopped; the previous checkpoint '
+          f'({saved_path or "none"}) is kept. Free space and rerun the same command to '
+          f'resume from it.') from None
+    last_save = time.monotonic()
+
+  stop_reason = None
+  with _StopSignals() as signals:
+    try:
+      last = total_steps if stop_at is None else min(total_steps, int(stop_at))
+      while current < last:
+        step_logs, finite = one_step(iterator)
+        if not bool(finite):
+          bad = {k: float(v) for k, v in step_logs.items() if not np.isfinite(float(v))}
+          raise TrainingDiverged(
+              f'non-finite loss at step {current + 1}: {bad}. Training stopped; the last good '
+              f'checkpoint ({saved_path or "none"}) was left untouched. Lower the learning '
+              f'rate or check the data.')
+        current += 1
+        step.assign(current)
+        logs = {k: float(v) for k, v in step_logs.items()}
+        if current % t.log_every == 0 or current == total_steps:
+          with writer.as_default(step=current):
+            for name, value in logs.items():
+              tf.summary.scalar(f'loss/{name}', value)
+            for name in model.optimizer_names:
+              tf.summary.scalar(f'learning_rate/{name}', float(getattr(model, name).learning_rate))
+            tf.summary.scalar('steps_per_second', (current - start) / (time.monotonic() - started))
+        if current % t.image_every == 0 or current == total_steps or current == start + 1:
+          with writer.as_default(step=current):
+            images = panels(visual_batch)
+            summaries.write_panels(
+                {g: [(name, image, kind) for (name, kind), image in zip(panel_names[g], images[g])]
+                 for g in images}, step=current)
+        if (current % t.checkpoint_every == 0 or current in (total_steps, last)
+            or signals.received or (save_seconds and time.monotonic() - last_save >= save_seconds)):
+          save(current)
+        if progbar is None:  # losses shown as they are at this step, as the official log
+          progbar = keras.utils.Progbar(total_steps, stateful_metrics=list(logs), unit_name='step')
+        progbar.update(current, values=[(k, v) for k, v in logs.items() if k.endswith('total')])
+        if signals.received:
+          stop_reason = signals.received
+          break
+    except KeyboardInterrupt:  # a second Ctrl-C: the step in progress is not saved
+      stop_reason = 'a second SIGINT'
   writer.flush()
+  if stop_reason:
+    print(f'\nStopped by {stop_reason} at step {current}; checkpoint {saved_path}. Rerun the '
+          f'same command to resume.', flush=True)
+    return TrainResult(current, total_steps, logs, saved_path, interrupted=True,
+                       stopped_by=stop_reason)
   return TrainResult(current, total_steps, logs, saved_path)
 
 

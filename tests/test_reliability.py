@@ -1,0 +1,179 @@
+"""Nothing lost (issue 15): a stop at a step boundary on SIGTERM / SIGINT that resumes bit for
+bit, time-based checkpoints, a refused change of recipe or images on resume, the fall back
+from an unreadable checkpoint, finite weights before each save, a failed checkpoint write."""
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from test_train import _ckpt_values
+from test_train import CYCLEGAN
+from test_train import tiny_recipe
+from test_train import TINY
+from tfi2i import config as recipe_lib
+from tfi2i import models
+from tfi2i import workdir as workdir_lib
+from tfi2i.models.cyclegan import CycleGAN
+from tfi2i.training import loop
+
+
+@pytest.fixture
+def tiny_root(make_image_folder, tmp_path):
+  for rel, n, seed in (('trainA', 5, 1), ('trainB', 3, 2)):
+    make_image_folder(os.path.join('data', rel), n, size=(40, 44), seed=seed)
+  return str(tmp_path / 'data')
+
+
+def _files(workdir):
+  return {p: open(p, 'rb').read() for p in glob.glob(f'{workdir}/**', recursive=True)
+          if os.path.isfile(p)}
+
+
+def _cli(root, workdir, *more):
+  return [sys.executable, '-m', 'tfi2i.train', f'--recipe={CYCLEGAN}', f'--workdir={workdir}',
+          f'--recipe.data.root={root}', *[f'--recipe.{k}={v}' for k, v in TINY.items()
+                                         if k not in ('train.steps', 'train.checkpoint_every')],
+          *more]
+
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_at_a_step_boundary_and_the_resume_is_bitwise(sig, tiny_root, tmp_path):
+  """The run is stopped by the signal a few steps in, saves the step it finished (not the
+  next one's state under its number) and, resumed, ends with the same bits as a run that was
+  never stopped."""
+  stopped = str(tmp_path / 'stopped')
+  long_run = ['--recipe.train.steps=40', '--recipe.train.checkpoint_every=1000']
+  proc = subprocess.Popen(_cli(tiny_root, stopped, *long_run, '--recipe.train.log_every=1'),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  chunks = []
+  reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stdout.read(32), '')))
+  reader.start()
+  deadline = time.time() + 180
+  while time.time() < deadline and ' 2/40' not in ''.join(chunks) and proc.poll() is None:
+    time.sleep(0.05)
+  proc.send_signal(sig)
+  proc.wait(timeout=120)
+  reader.join(timeout=10)
+  out = ''.join(chunks)
+  assert proc.returncode == (143 if sig == signal.SIGTERM else 130), out[-3000:]
+  assert f'Stopped by {signal.Signals(sig).name} at step' in out, out[-3000:]
+  step = workdir_lib.latest_step(stopped)
+  assert 2 <= step < 40, out[-3000:]
+  assert f'at step {step};' in out
+  done = subprocess.run(_cli(tiny_root, stopped, *long_run), capture_output=True, text=True,
+                        timeout=300)
+  assert done.returncode == 0, done.stderr[-3000:]
+  straight = str(tmp_path / 'straight')
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 40, 'train.checkpoint_every': 1000}),
+             straight)
+  a, b = _ckpt_values(straight), _ckpt_values(stopped)
+  assert a.keys() == b.keys()
+  for key in a:
+    np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_checkpoint_minutes_saves_between_step_checkpoints(tiny_root, tmp_path):
+  workdir = str(tmp_path / 'run')
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 3, 'train.checkpoint_every': 1000,
+                                       'train.checkpoint_minutes': 1e-6}), workdir)
+  state = tf.train.get_checkpoint_state(os.path.join(workdir, 'checkpoints'))
+  assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [
+      'ckpt-1', 'ckpt-2', 'ckpt-3']
+
+
+def test_a_changed_recipe_is_refused_before_anything_is_written(tiny_root, tmp_path):
+  workdir = str(tmp_path / 'run')
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 2}), workdir)
+  before = _files(workdir)
+  changed = tiny_recipe(tiny_root, **{'train.steps': 4, 'train.seed': 3, 'loss.lambda_a': 5.0})
+  with pytest.raises(recipe_lib.RecipeError) as e:
+    loop.train(changed, workdir)
+  assert 'train.seed: 0 -> 3' in str(e.value) and 'loss.lambda_a: 10.0 -> 5.0' in str(e.value)
+  assert 'train.steps' not in str(e.value).split('\n')[1]  # allowed: not listed as a change
+  assert _files(workdir) == before  # recipe.json, checkpoints, events untouched
+  # accepted knowingly: the old recipe is kept beside the new one
+  changed.train.resume = 'ignore_changes'
+  assert loop.train(changed, workdir).step == 4
+  kept = recipe_lib.ml_collections.ConfigDict(
+      __import__('json').load(open(os.path.join(workdir, 'recipe.before-2.json'))))
+  assert kept.train.seed == 0 and recipe_lib.load_workdir_recipe(workdir).train.seed == 3
+  # only allowed keys changed (length, logging): resumes
+  assert loop.train(tiny_recipe(tiny_root, **{'train.steps': 5, 'train.seed': 3,
+                                             'loss.lambda_a': 5.0, 'train.log_every': 2}),
+                    workdir).step == 5
+
+
+def test_a_changed_image_list_is_refused_and_a_moved_folder_is_not(tiny_root, tmp_path,
+                                                                   make_image_folder):
+  workdir = str(tmp_path / 'run')
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 1}), workdir)
+  moved = str(tmp_path / 'moved')
+  shutil.copytree(tiny_root, moved)
+  assert loop.train(tiny_recipe(moved, **{'train.steps': 2}), workdir).step == 2
+  make_image_folder(os.path.join('moved', 'trainA'), 7, size=(40, 44), seed=9)  # 2 more files
+  with pytest.raises(recipe_lib.RecipeError, match=r"data \(the image list\): 'files \w+, n_a 5, n_b 3' -> 'files \w+, n_a 7"):
+    loop.train(tiny_recipe(moved, **{'train.steps': 3}), workdir)
+
+
+def test_an_unreadable_newest_checkpoint_falls_back_to_the_one_before(tiny_root, tmp_path):
+  workdir = str(tmp_path / 'run')
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 2, 'train.checkpoint_every': 1}), workdir)
+  data = glob.glob(os.path.join(workdir, 'checkpoints', 'ckpt-2.data-*'))[0]
+  raw = bytearray(open(data, 'rb').read())
+  raw[len(raw) // 2] ^= 0xFF  # one flipped byte: the tensor's checksum fails
+  open(data, 'wb').write(bytes(raw))
+  with pytest.raises(tf.errors.OpError, match='Checksum does not match'):
+    workdir_lib.check_readable(data.split('.data-')[0])
+  messages = []
+  assert workdir_lib.newest_readable_checkpoint(workdir, log=messages.append).endswith('ckpt-1')
+  assert 'ckpt-2 cannot be read' in messages[0]
+  assert os.path.exists(os.path.join(workdir, 'checkpoints', 'unreadable', os.path.basename(data)))
+  result = loop.train(tiny_recipe(tiny_root, **{'train.steps': 3, 'train.checkpoint_every': 1}),
+                      workdir)
+  assert result.step == 3 and result.checkpoint.endswith('ckpt-3')
+
+
+class _PoisonedAtStep2(CycleGAN):
+  """CycleGAN whose generator weight turns NaN in step 2's update while the losses of that
+  step, computed before it, are finite."""
+
+  def train_step(self, batch):
+    logs = super().train_step(batch)
+    w = self.gen_a2b.trainable_variables[0]
+    w.assign(tf.where(self.g_optimizer.iterations >= 2, np.nan, w.value))
+    return logs
+
+
+models.register('cyclegan_poisoned_at_step_2', _PoisonedAtStep2, replace=True)
+
+
+def test_weights_are_checked_finite_before_each_save(tiny_root, tmp_path):
+  workdir = str(tmp_path / 'run')
+  config = tiny_recipe(tiny_root, **{'model.name': 'cyclegan_poisoned_at_step_2',
+                                     'train.checkpoint_every': 1})
+  with pytest.raises(loop.TrainingDiverged, match=r'weights after step 2 are not finite.*ckpt-1'):
+    loop.train(config, workdir)
+  assert workdir_lib.latest_step(workdir) == 1
+
+
+def test_a_failed_checkpoint_write_stops_and_keeps_the_previous_one(tiny_root, tmp_path,
+                                                                    monkeypatch):
+  workdir = str(tmp_path / 'run')
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 2}), workdir)
+  before = _files(os.path.join(workdir, 'checkpoints'))
+
+  def disk_full(self, checkpoint_number=None):
+    raise OSError(28, 'No space left on device')
+
+  monkeypatch.setattr(tf.train.CheckpointManager, 'save', disk_full)
+  with pytest.raises(loop.CheckpointWriteError, match=r'step 4 .*No space left.*ckpt-2\) is kept'):
+    loop.train(tiny_recipe(tiny_root, **{'train.steps': 4}), workdir)
+  assert _files(os.path.join(workdir, 'checkpoints')) == before

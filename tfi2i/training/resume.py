@@ -1,0 +1,101 @@
+"""What a resumed run may change: the recipe and the data it trains on, checked against what
+the run was started with before anything in the workdir is written.
+
+A resume continues a run, so it must compute what the uninterrupted run would have: a
+different model, loss, optimizer, schedule, batch, seed, precision or image list would
+resume another run's checkpoint silently. Such changes are refused with the list of
+differences, unless `train.resume='ignore_changes'` accepts them knowingly (the previous
+recipe is then kept as recipe.before-<step>.json). Keys that do not change the computation
+may change freely (ALLOWED); the data's location may change when the same files are found
+there (same names in each domain, same counts).
+"""
+import json
+import os
+
+from tfi2i import config as recipe_lib
+from tfi2i import workdir as workdir_lib
+
+RUN_FILE = 'run.json'  # what the run was started with beyond its recipe: the data's identity
+RESUME_MODES = ('check', 'ignore_changes')
+# keys that change how the run is watched, saved or spread over devices, not what it computes
+ALLOWED = frozenset({
+    'train.steps', 'train.log_every', 'train.image_every', 'train.checkpoint_every',
+    'train.checkpoint_minutes', 'train.keep_checkpoints', 'train.export_at_end',
+    'train.resume', 'train.strategy', 'train.jit_compile', 'data.num_parallel_calls',
+})
+# where the data is: may change when the same images are found there (DatasetInfo.identity)
+LOCATION = frozenset({'data.root', 'data.dir_a', 'data.dir_b', 'data.tfds_data_dir'})
+
+
+def _flat(d, prefix=''):
+  out = {}
+  for key, value in d.items():
+    if isinstance(value, dict):
+      out.update(_flat(value, f'{prefix}{key}.'))
+    else:
+      out[f'{prefix}{key}'] = value
+  return out
+
+
+def recipe_changes(saved: dict, new: dict) -> list[tuple[str, object, object]]:
+  """(key, saved value, new value) of each key of both recipes whose value differs and that
+  is not in ALLOWED. Keys of only one side (a retired or a newly added recipe key) are left
+  out: they came with another tfi2i version, not with the user's change."""
+  old, now = _flat(saved), _flat(new)
+  return [(k, old[k], now[k]) for k in sorted(old.keys() & now.keys())
+          if old[k] != now[k] and k not in ALLOWED]
+
+
+def _load(path):
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def check(workdir: str, config, data_identity: dict, step: int):
+  """Before a run at `step` (> 0: a resume) writes anything: raises RecipeError listing what
+  the new recipe or data changes, unless train.resume is 'ignore_changes'. Returns the
+  list of accepted changes (for the log)."""
+  mode = config.train.get('resume', 'check')
+  if mode not in RESUME_MODES:
+    raise recipe_lib.RecipeError(f'recipe key train.resume is {mode!r}; expected one of '
+                                 f'{RESUME_MODES}')
+  recipe_path = os.path.join(workdir, workdir_lib.RECIPE)
+  if step <= 0 or not os.path.isfile(recipe_path):
+    return []
+  changes = recipe_changes(_load(recipe_path), config.to_dict())
+  run_path = os.path.join(workdir, RUN_FILE)
+  saved_data = _load(run_path).get('data') if os.path.isfile(run_path) else None
+  same_data = saved_data is None or saved_data == data_identity
+  if same_data:
+    changes = [c for c in changes if c[0] not in LOCATION]
+  else:
+    changes.append(('data (the image list)', _describe(saved_data), _describe(data_identity)))
+  if not changes:
+    return []
+  lines = '\n'.join(f'  {key}: {old!r} -> {new!r}' for key, old, new in changes)
+  if mode == 'ignore_changes':
+    backup = os.path.join(workdir, f'recipe.before-{step}.json')
+    if not os.path.exists(backup):
+      workdir_lib.atomic_write(backup, open(recipe_path, encoding='utf-8').read())
+    print(f'Resuming at step {step} with changes accepted (train.resume=ignore_changes); the '
+          f'previous recipe is kept as {backup}:\n{lines}')
+    return changes
+  raise recipe_lib.RecipeError(
+      f'{workdir} holds a run at step {step} started with another recipe or data; resuming '
+      f'it with these changes would not continue that run:\n{lines}\n'
+      f'Use another --workdir for a new run, undo the changes, or accept them with '
+      f'--recipe.train.resume=ignore_changes. (Changing {", ".join(sorted(ALLOWED))} is '
+      f'always allowed.)')
+
+
+def _describe(identity):
+  if not identity:
+    return None
+  return ', '.join(f'{k} {v}' for k, v in sorted(identity.items()))
+
+
+def save(workdir: str, config, data_identity: dict):
+  """Writes recipe.json and run.json (after `check`)."""
+  recipe_lib.save_recipe(config, workdir)
+  workdir_lib.atomic_write(os.path.join(workdir, RUN_FILE),
+                           json.dumps({'data': data_identity}, indent=2, sort_keys=True))
