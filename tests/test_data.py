@@ -33,7 +33,7 @@ def test_list_images_sorted_recursive_filtered(tmp_path):
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(b'x')
   got = [os.path.relpath(p, tmp_path) for p in data.list_images(str(tmp_path))]
-  assert got == ['A.JPG', 'b.png', 'e.gif', 'sub/c.jpeg', 'sub/deeper/d.Bmp']
+  assert got == ['A.JPG', 'b.png', 'e.gif', 'f.tiff', 'sub/c.jpeg', 'sub/deeper/d.Bmp']
 
 
 def test_list_images_missing_and_empty_folder(tmp_path):

@@ -177,3 +177,55 @@ def test_a_failed_checkpoint_write_stops_and_keeps_the_previous_one(tiny_root, t
   with pytest.raises(loop.CheckpointWriteError, match=r'step 4 .*No space left.*ckpt-2\) is kept'):
     loop.train(tiny_recipe(tiny_root, **{'train.steps': 4}), workdir)
   assert _files(os.path.join(workdir, 'checkpoints')) == before
+
+
+def test_progress_in_a_file_is_plain_lines_with_a_right_eta_after_resume(tmp_path):
+  import io  # pylint: disable=import-outside-toplevel
+  stream = io.StringIO()  # not a terminal
+  log = str(tmp_path / 'loss_log.txt')
+  progress = loop._Progress(total=2000, start=1000, every=2, log_path=log, stream=stream)
+  for step in range(1001, 1006):
+    progress.update(step, {'gen_total': 1.5, 'disc_total': 0.25, 'cycle_a': 3.0})
+    time.sleep(0.02)
+  progress.close()
+  lines = stream.getvalue().splitlines()
+  assert [l.split()[1] for l in lines] == ['1002/2000', '1004/2000']
+  assert '\r' not in stream.getvalue() and '\033' not in stream.getvalue()
+  rate = float(lines[-1].split()[2])  # s/step of this process's steps, not since step 0
+  assert 0.015 < rate < 0.5
+  eta = lines[-1].split('ETA ')[1].split()[0]
+  h, m, s = (int(x) for x in eta.split(':'))
+  assert 10 < 3600 * h + 60 * m + s < 600  # ~996 steps of ~0.02 s
+  logged = open(log).read().splitlines()
+  assert 'from step 1000' in logged[0]
+  assert logged[1].startswith('(step: 1002, time: ') and 'cycle_a: 3' in logged[1]
+
+
+def test_webp_tiff_and_jfif_are_read_and_other_files_are_counted(tmp_path, caplog):
+  from tfi2i.data import images  # pylint: disable=import-outside-toplevel
+  from tfi2i.data import transforms  # pylint: disable=import-outside-toplevel
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  pixels = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+  for name, fmt in (('a.webp', 'WEBP'), ('b.tiff', 'TIFF'), ('c.jfif', 'JPEG'), ('d.png', 'PNG')):
+    Image.fromarray(pixels).save(tmp_path / name, format=fmt, **({'lossless': True} if fmt == 'WEBP' else {}))
+  (tmp_path / 'notes.txt').write_text('x')
+  (tmp_path / 'e.heic').write_bytes(b'\0' * 10)
+  with caplog.at_level('WARNING'):
+    paths = images.list_images(str(tmp_path))
+  assert [os.path.basename(p) for p in paths] == ['a.webp', 'b.tiff', 'c.jfif', 'd.png']
+  assert '2 files in' in caplog.text and '.heic' in caplog.text and '.txt' in caplog.text
+  for record in images.scan_images(paths):
+    decoded = transforms.decode_file(tf.constant(record.path), tf.constant(record.codec)).numpy()
+    np.testing.assert_array_equal(decoded, images.load_image(record.path))
+    if not record.path.endswith('.jfif'):  # lossless formats give the pixels back
+      np.testing.assert_array_equal(decoded, pixels)
+
+
+def test_images_far_smaller_than_the_crop_are_warned_about(caplog):
+  from tfi2i.data import transforms  # pylint: disable=import-outside-toplevel
+  cfg = recipe_lib.load_recipe(CYCLEGAN).data
+  cfg.load_size, cfg.crop_size = 36, 32
+  with caplog.at_level('WARNING'):
+    transforms.get_transform(cfg, 1, [(1, 1), (40, 44), (6, 50)], name='trainA')
+  assert '2 of the 3 images of trainA' in caplog.text and '1x1' in caplog.text

@@ -2,7 +2,10 @@
 the model from it. The one place that spells the layout:
 
   WORKDIR/recipe.json          the resolved recipe (RECIPE)
-  WORKDIR/checkpoints/ckpt-N   tf.train.Checkpoint(step=..., model=...) (CHECKPOINTS)
+  WORKDIR/run.json             the images it was started on (training/resume.py)
+  WORKDIR/loss_log.txt         the losses every train.log_every steps
+  WORKDIR/checkpoints/ckpt-N   tf.train.Checkpoint(step=..., model=...) (CHECKPOINTS);
+                               checkpoints/unreadable/: ones that failed to read back
   WORKDIR/train/               TensorBoard events (EVENTS)
   WORKDIR/export/<version>/    SavedModels, TF Serving's layout (EXPORT)
   WORKDIR/eval/                tfi2i.evaluate results (EVAL)

@@ -14,7 +14,8 @@ import numpy as np
 from PIL import Image
 from PIL import ImageOps
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
+# read by PNG/JPEG graph decoders when they can, else by PIL (load_image) in the graph
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.jfif', '.bmp', '.gif', '.webp', '.tif', '.tiff')
 
 # How an image is decoded in the tf.data graph (see transforms.decode_image).
 CODEC_PIL = 0  # tf.numpy_function(load_image): BMP, GIF, EXIF-rotated, ...
@@ -42,13 +43,21 @@ def list_images(folder: str) -> list[str]:
   folder = os.path.expanduser(str(folder))
   if not os.path.isdir(folder):
     raise DataError(f'image folder does not exist: {folder}')
-  paths = []
+  paths, others = [], []
   for root, dirs, names in os.walk(folder, followlinks=True):
     dirs[:] = [d for d in dirs if not d.startswith('.')]
-    paths.extend(os.path.join(root, n) for n in names
-                 if is_image_file(n) and not n.startswith('.'))
+    for n in names:
+      if n.startswith('.'):
+        continue
+      (paths if is_image_file(n) else others).append(os.path.join(root, n))
   if not paths:
-    raise DataError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) found in {folder}')
+    raise DataError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) found in {folder}'
+                    + (f'; other files: {", ".join(sorted(others)[:5])}' if others else ''))
+  if others:
+    kinds = sorted({os.path.splitext(p)[1].lower() or '(no extension)' for p in others})
+    logging.warning('%d files in %s are not images of a kind read here (%s) and are left '
+                    'out, e.g. %s', len(others), folder, ', '.join(kinds[:8]),
+                    sorted(others)[0])
   return sorted(paths)
 
 
@@ -150,7 +159,8 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
 
 
 def load_image(path) -> np.ndarray:
-  """Decodes any PNG/JPEG/BMP/GIF as uint8 HxWx3 RGB; DataError naming `path`."""
+  """Decodes any PNG/JPEG/BMP/GIF/WebP/TIFF as uint8 HxWx3 RGB (the first frame of an
+  animation or a multi-page TIFF); DataError naming `path`."""
   if isinstance(path, np.ndarray):  # from tf.numpy_function
     path = path.item()
   if isinstance(path, bytes):

@@ -194,6 +194,9 @@ def _make_power_2(img):
   return tf.cond(same, lambda: img, lambda: resize(img, tf.stack([nh, nw])))
 
 
+TINY_FACTOR = 4  # images more than this much smaller than the crop are warned about
+
+
 def get_transform(cfg, batch_size: int = 1,
                   sizes: Optional[Sequence[tuple[int, int]]] = None,
                   name: str = '') -> Callable:
@@ -209,6 +212,13 @@ def get_transform(cfg, batch_size: int = 1,
   mode, load, crop = _check_cfg(cfg)
   flip = bool(cfg.flip)
   out_sizes = sorted({output_size(h, w, cfg) for h, w in sizes}) if sizes else None
+  if sizes and crop:
+    tiny = [(h, w) for h, w in sizes if min(h, w) * TINY_FACTOR < crop]
+    if tiny:
+      logging.warning('%d of the %d images of %s have a side shorter than 1/%d of the '
+                      '%d px training crop (e.g. %dx%d): they are upscaled more than %dx.',
+                      len(tiny), len(sizes), name or 'the data', TINY_FACTOR, crop,
+                      *tiny[0], TINY_FACTOR)
   uniform = out_sizes is not None and len(out_sizes) == 1
   static = [crop, crop] if mode.endswith('crop') else (list(out_sizes[0]) if uniform else None)
   center = False

@@ -8,6 +8,7 @@ Resume needs no iterator state: the data stream is a pure function of (seed, ste
 import dataclasses
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -29,6 +30,7 @@ from tfi2i.training.strategy import make_strategy
 from tfi2i.training.strategy import STRATEGIES
 
 PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
+LOSS_LOG = 'loss_log.txt'  # in the workdir: the losses every train.log_every steps
 
 
 class TrainingDiverged(RuntimeError):
@@ -163,6 +165,10 @@ class CheckpointWriteError(RuntimeError):
   """A checkpoint could not be written (disk full, permissions); the previous ones are kept."""
 
 
+_SAVE, _STOP = 1, 2  # requests a process makes to the loop (a checkpoint; a checkpoint and stop)
+_STOP_WEIGHT = 2.0 ** 20  # a STOP's weight in the sum of the requests of all replicas
+
+
 class _StopSignals:
   """SIGINT (Ctrl-C) and SIGTERM (a scheduler, `docker stop`, a spot VM) ask the loop to stop
   at the next step boundary, where it saves the step just finished. A second Ctrl-C stops
@@ -192,6 +198,59 @@ class _StopSignals:
       signal.signal(sig, handler)
 
 
+class _Progress:
+  """Progress of a run: on a terminal one line rewritten each step; otherwise (a log file, a
+  pipe) a plain line every `every` steps, without control codes. Speed and ETA count only
+  the steps this process ran (after its first, which traces the step), so they are right
+  after a resume. Each `every` steps the losses are also appended to WORKDIR/loss_log.txt,
+  as the official code's loss_log.txt."""
+
+  def __init__(self, total, start, every, log_path, stream=None):
+    self.total, self.every, self.log_path = total, every, log_path
+    self.stream = stream or sys.stdout
+    self.tty = hasattr(self.stream, 'isatty') and self.stream.isatty()
+    self.first = None  # (step, time) after the first step of this process
+    self.start = start
+    with open(log_path, 'a', encoding='utf-8') as f:
+      f.write(f'================ Training Loss ({time.strftime("%c")}), from step {start} '
+              f'================\n')
+
+  def _rate(self, current):
+    if self.first is None or current <= self.first[0]:
+      return None
+    return (time.monotonic() - self.first[1]) / (current - self.first[0])
+
+  def update(self, current, logs):
+    if self.first is None:
+      self.first = (current, time.monotonic())
+    rate = self._rate(current)
+    timing = '' if rate is None else (
+        f' {rate:.3f} s/step, ETA {_clock(rate * (self.total - current))}')
+    totals = ' '.join(f'{k} {v:.4g}' for k, v in logs.items() if k.endswith('total'))
+    line = f'step {current}/{self.total}{timing}  {totals}'
+    logged = current % self.every == 0 or current == self.total
+    if self.tty:
+      self.stream.write('\r' + line + '\033[K')
+      self.stream.flush()
+    elif logged:
+      print(line, file=self.stream, flush=True)
+    if logged:
+      values = ' '.join(f'{k}: {v:.4g}' for k, v in logs.items())
+      with open(self.log_path, 'a', encoding='utf-8') as f:
+        f.write(f'(step: {current}, time: {rate or 0:.3f}) {values}\n')
+
+  def close(self):
+    if self.tty:
+      self.stream.write('\n')
+      self.stream.flush()
+
+
+def _clock(seconds):
+  seconds = int(max(0, seconds))
+  h, rest = divmod(seconds, 3600)
+  return f'{h}:{rest // 60:02d}:{rest % 60:02d}'
+
+
 def _weights_finite(model) -> bool:
   checks = [tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(w)))
             for w in model.weights if tf.as_dtype(w.dtype).is_floating]
@@ -208,13 +267,19 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
   per_step = int(model.batches_per_step)
 
   @tf.function
-  def one_step(iterator):
+  def one_step(iterator, request):
     batches = next(iterator) if per_step == 1 else tuple(next(iterator) for _ in range(per_step))
     per_replica = strategy.run(train_step, args=(batches,))
     logs = {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
             for k, v in per_replica.items()}
     finite = tf.reduce_all([tf.math.is_finite(v) for v in logs.values()])
-    return logs, finite
+    # what any worker asked for before this step (SAVE / STOP): every worker of a
+    # multi-worker run takes part in each save (a collective), so they must agree
+    # (ReduceOp has SUM and MEAN only: a STOP anywhere makes the sum >= _STOP_WEIGHT)
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM,
+                            strategy.run(tf.identity, args=(request,)), axis=None)
+    wanted = tf.where(total >= _STOP_WEIGHT, _STOP, tf.where(total > 0, _SAVE, 0))
+    return logs, finite, wanted
 
   panel_names = {}
 
@@ -227,7 +292,7 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
 
   writer = tf.summary.create_file_writer(workdir_lib.events_dir(workdir))
   start = int(step.numpy())
-  progbar = None  # created at the first step, when the loss names are known
+  progress = _Progress(total_steps, start, t.log_every, os.path.join(workdir, LOSS_LOG))
   logs, saved_path = {}, manager.latest_checkpoint
   current = start
   started = last_save = time.monotonic()
@@ -254,12 +319,21 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
           f'resume from it.') from None
     last_save = time.monotonic()
 
+  multi_worker = bool(getattr(getattr(strategy, 'cluster_resolver', None), 'task_type', None))
+
+  def _request():
+    if signals.received:
+      return _STOP
+    return _SAVE if save_seconds and time.monotonic() - last_save >= save_seconds else 0
+
   stop_reason = None
   with _StopSignals() as signals:
     try:
       last = total_steps if stop_at is None else min(total_steps, int(stop_at))
       while current < last:
-        step_logs, finite = one_step(iterator)
+        request = _request()
+        step_logs, finite, wanted = one_step(
+            iterator, tf.constant(_STOP_WEIGHT if request == _STOP else request, tf.float32))
         if not bool(finite):
           bad = {k: float(v) for k, v in step_logs.items() if not np.isfinite(float(v))}
           raise TrainingDiverged(
@@ -282,18 +356,19 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
             summaries.write_panels(
                 {g: [(name, image, kind) for (name, kind), image in zip(panel_names[g], images[g])]
                  for g in images}, step=current)
-        if (current % t.checkpoint_every == 0 or current in (total_steps, last)
-            or signals.received or (save_seconds and time.monotonic() - last_save >= save_seconds)):
+        # one process acts on its own requests at once; workers of a multi-worker run on
+        # the requests all of them saw before this step
+        wanted = int(wanted) if multi_worker else max(int(wanted), _request())
+        if current % t.checkpoint_every == 0 or current in (total_steps, last) or wanted:
           save(current)
-        if progbar is None:  # losses shown as they are at this step, as the official log
-          progbar = keras.utils.Progbar(total_steps, stateful_metrics=list(logs), unit_name='step')
-        progbar.update(current, values=[(k, v) for k, v in logs.items() if k.endswith('total')])
-        if signals.received:
-          stop_reason = signals.received
+        progress.update(current, logs)  # the losses of this step, as the official log
+        if wanted == _STOP:
+          stop_reason = signals.received or 'a signal to another worker'
           break
     except KeyboardInterrupt:  # a second Ctrl-C: the step in progress is not saved
       stop_reason = 'a second SIGINT'
   writer.flush()
+  progress.close()
   if stop_reason:
     print(f'\nStopped by {stop_reason} at step {current}; checkpoint {saved_path}. Rerun the '
           f'same command to resume.', flush=True)
