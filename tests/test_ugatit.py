@@ -116,7 +116,7 @@ def test_mixed_bfloat16_keeps_cam_logits_float32_and_rho_clipped():
       assert cam_logit.dtype == tf.float32
       cams = [l for l in net.layers if l.__class__.__name__ == 'ClassActivation']
       assert [l.gap_fc.compute_dtype for l in cams] == ['float32']
-    assert model.gen_a2b.get_layer('fc1').compute_dtype == 'bfloat16'
+    assert model.gen_a2b.get_layer('fc1').compute_dtype == 'float32'  # no bf16 kernel copies
     for seed in range(2):
       logs = model.train_step(_batch(seed=seed))
     assert np.isfinite(float(logs['cam_a']))

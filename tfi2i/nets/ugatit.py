@@ -149,7 +149,10 @@ def ugatit_generator(input_nc=3, output_nc=3, ngf=64, n_blocks=4, img_size=256, 
                       name=f'block{i}')(x)
   x, cam_logit, heatmap = _attention(x, dim, keras.layers.ReLU(), spectral_norm=False)
   h = keras.layers.GlobalAveragePooling2D()(x) if light else keras.layers.Flatten()(x)
-  h = keras.layers.ReLU()(_dense(dim, 'fc1', wide=not light)(h))
+  # the full variant's wide layer computes in float32 under a mixed policy: a bfloat16 copy
+  # of its 1 GB kernel per call (kept for the backward pass) would cost more than it saves
+  fc1 = _dense(dim, 'fc1', wide=True, dtype='float32') if not light else _dense(dim, 'fc1')
+  h = keras.layers.ReLU()(fc1(h))
   h = keras.layers.ReLU()(_dense(dim, 'fc2')(h))
   gamma, beta = _dense(dim, 'gamma')(h), _dense(dim, 'beta')(h)
   for i in range(n_blocks):
