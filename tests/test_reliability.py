@@ -229,3 +229,20 @@ def test_images_far_smaller_than_the_crop_are_warned_about(caplog):
   with caplog.at_level('WARNING'):
     transforms.get_transform(cfg, 1, [(1, 1), (40, 44), (6, 50)], name='trainA')
   assert '2 of the 3 images of trainA' in caplog.text and '1x1' in caplog.text
+
+
+def test_readme_names_the_paths_make_demo_writes():
+  """Every runs/demo/... path the README promises is one the Makefile's demo target writes
+  (translate --output folders hold index.html, train's workdir holds train/ and export/)."""
+  import re  # pylint: disable=import-outside-toplevel
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  readme = open(os.path.join(root, 'README.md'), encoding='utf-8').read()
+  make = open(os.path.join(root, 'Makefile'), encoding='utf-8').read()
+  demo = make.split('\ndemo:', 1)[1].split('\n\n', 1)[0].replace('$(WORKDIR)', 'runs/demo')
+  written = set(re.findall(r'--output=(runs/demo/[\w/]+)', demo))
+  written = {f'{p}/index.html' for p in written}
+  if '--workdir=runs/demo' in demo:
+    written |= {'runs/demo/train', 'runs/demo/export', 'runs/demo/export/1/', 'runs/demo'}
+  promised = set(re.findall(r'`(runs/demo[\w/.]*)`', readme))
+  assert promised and 'runs/demo/gallery/a_to_b/index.html' in promised
+  assert promised <= written, promised - written
