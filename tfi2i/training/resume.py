@@ -62,7 +62,9 @@ def check(workdir: str, config, data_identity: dict, step: int):
   recipe_path = os.path.join(workdir, workdir_lib.RECIPE)
   if step <= 0 or not os.path.isfile(recipe_path):
     return []
-  changes = recipe_changes(_load(recipe_path), config.to_dict())
+  # compared as recipe.json holds them (tuples come back as lists, ints stay ints)
+  new = json.loads(json.dumps(config.to_dict(), sort_keys=True))
+  changes = recipe_changes(_load(recipe_path), new)
   run_path = os.path.join(workdir, RUN_FILE)
   saved_data = _load(run_path).get('data') if os.path.isfile(run_path) else None
   same_data = saved_data is None or saved_data == data_identity
