@@ -29,15 +29,10 @@ import sys
 import numpy as np
 from PIL import Image
 
+from tfi2i.data import images
+
 
 SPLITS = ('trainA', 'trainB', 'testA', 'testB')
-
-
-def _tiles(folder):
-  files = sorted(f for f in os.listdir(folder) if f.lower().endswith('.png'))
-  if not files:
-    raise SystemExit(f'no PNG tiles in {folder}')
-  return [os.path.join(folder, f) for f in files]
 
 
 def invert_square(image, square, rng):
@@ -72,13 +67,13 @@ def make(source, out, size=128, square=32, seed=0, min_std=10.0):
     Image.fromarray(array).save(os.path.join(out, split, name))
     counts[split] += 1
 
-  for i, path in enumerate(_textured(_tiles(os.path.join(source, 'trainA')), min_std)):
+  for i, path in enumerate(_textured(images.list_images(os.path.join(source, 'trainA')), min_std)):
     name = os.path.basename(path)
     if i % 2 == 0:
       save(load(path), 'trainA', name)
     else:
       save(invert_square(load(path), square, rng)[0], 'trainB', name)
-  for path in _textured(_tiles(os.path.join(source, 'testA')), min_std):
+  for path in _textured(images.list_images(os.path.join(source, 'testA')), min_std):
     name, image = os.path.basename(path), load(path)
     changed, mask = invert_square(image, square, rng)
     save(image, 'testA', name)
@@ -152,7 +147,10 @@ def main(argv=None):
   s.add_argument('--masks', required=True)
   args = parser.parse_args(argv)
   if args.command == 'make':
-    counts = make(args.source, args.out, args.size, args.square, args.seed, args.min_std)
+    try:
+      counts = make(args.source, args.out, args.size, args.square, args.seed, args.min_std)
+    except images.DataError as e:
+      raise SystemExit(f'error: {e}') from None
     print(' '.join(f'{k} {v}' for k, v in counts.items()))
     return 0
   result = score(args.attention, args.masks)

@@ -72,9 +72,7 @@ def check_recipe(config):
   if t.get('checkpoint_minutes', 0) < 0:
     raise recipe_lib.RecipeError(f'recipe key train.checkpoint_minutes must be >= 0 (0 = off), '
                                  f'got {t.checkpoint_minutes}')
-  if t.get('resume', 'check') not in resume.RESUME_MODES:
-    raise recipe_lib.RecipeError(f'recipe key train.resume is {t.resume!r}; expected one of '
-                                 f'{resume.RESUME_MODES}')
+  resume.check_mode(t)
   if t.steps < 0:
     raise recipe_lib.RecipeError(f'recipe key train.steps must be >= 0 (0 = from the schedule), got {t.steps}')
 
@@ -276,8 +274,9 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
     # what any worker asked for before this step (SAVE / STOP): every worker of a
     # multi-worker run takes part in each save (a collective), so they must agree
     # (ReduceOp has SUM and MEAN only: a STOP anywhere makes the sum >= _STOP_WEIGHT)
+    weight = tf.where(request == _STOP, _STOP_WEIGHT, tf.cast(request, tf.float32))
     total = strategy.reduce(tf.distribute.ReduceOp.SUM,
-                            strategy.run(tf.identity, args=(request,)), axis=None)
+                            strategy.run(tf.identity, args=(weight,)), axis=None)
     wanted = tf.where(total >= _STOP_WEIGHT, _STOP, tf.where(total > 0, _SAVE, 0))
     return logs, finite, wanted
 
@@ -331,9 +330,7 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
     try:
       last = total_steps if stop_at is None else min(total_steps, int(stop_at))
       while current < last:
-        request = _request()
-        step_logs, finite, wanted = one_step(
-            iterator, tf.constant(_STOP_WEIGHT if request == _STOP else request, tf.float32))
+        step_logs, finite, wanted = one_step(iterator, tf.constant(_request(), tf.int32))
         if not bool(finite):
           bad = {k: float(v) for k, v in step_logs.items() if not np.isfinite(float(v))}
           raise TrainingDiverged(

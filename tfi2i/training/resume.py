@@ -46,6 +46,15 @@ def recipe_changes(saved: dict, new: dict) -> list[tuple[str, object, object]]:
           if old[k] != now[k] and k not in ALLOWED]
 
 
+def check_mode(train_cfg) -> str:
+  """train.resume, or a RecipeError naming the choices."""
+  mode = train_cfg.get('resume', 'check')
+  if mode not in RESUME_MODES:
+    raise recipe_lib.RecipeError(f'recipe key train.resume is {mode!r}; expected one of '
+                                 f'{RESUME_MODES}')
+  return mode
+
+
 def _load(path):
   with open(path, encoding='utf-8') as f:
     return json.load(f)
@@ -55,10 +64,7 @@ def check(workdir: str, config, data_identity: dict, step: int):
   """Before a run at `step` (> 0: a resume) writes anything: raises RecipeError listing what
   the new recipe or data changes, unless train.resume is 'ignore_changes'. Returns the
   list of accepted changes (for the log)."""
-  mode = config.train.get('resume', 'check')
-  if mode not in RESUME_MODES:
-    raise recipe_lib.RecipeError(f'recipe key train.resume is {mode!r}; expected one of '
-                                 f'{RESUME_MODES}')
+  mode = check_mode(config.train)
   recipe_path = os.path.join(workdir, workdir_lib.RECIPE)
   if step <= 0 or not os.path.isfile(recipe_path):
     return []
@@ -78,7 +84,8 @@ def check(workdir: str, config, data_identity: dict, step: int):
   if mode == 'ignore_changes':
     backup = os.path.join(workdir, f'recipe.before-{step}.json')
     if not os.path.exists(backup):
-      workdir_lib.atomic_write(backup, open(recipe_path, encoding='utf-8').read())
+      with open(recipe_path, encoding='utf-8') as f:
+        workdir_lib.atomic_write(backup, f.read())
     print(f'Resuming at step {step} with changes accepted (train.resume=ignore_changes); the '
           f'previous recipe is kept as {backup}:\n{lines}')
     return changes
