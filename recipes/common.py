@@ -29,7 +29,8 @@ def data_config() -> ml_collections.ConfigDict:
   d.tfds_name = ''
   d.tfds_data_dir = ''
   # Preprocessing, as options/base_options.py: resize_and_crop | crop | scale_width |
-  # scale_width_and_crop | none.
+  # scale_width_and_crop | none; or center_crop_and_resize (the attribute editors' CelebA
+  # transform: the centre load_size square, resized to crop_size).
   d.preprocess = 'resize_and_crop'
   d.load_size = 286  # base_options.py --load_size default
   d.crop_size = 256  # base_options.py --crop_size default
@@ -38,6 +39,28 @@ def data_config() -> ml_collections.ConfigDict:
   d.on_bad_image = 'fail'
   # Parallel decode calls (-1 = tf.data.AUTOTUNE).
   d.num_parallel_calls = -1
+  return d
+
+
+def attribute_data_config(attributes_ref) -> ml_collections.ConfigDict:
+  """data_config() for the attribute editors (tfi2i/data/attributes.py): a folder in the
+  CelebA convention (ROOT/list_attr_celeba.txt, ROOT/img_align_celeba/) or
+  source='tfds' (tfds_name celeb_a); StarGAN's CelebA transform (yunjey/stargan
+  data_loader.py: CenterCrop(178), Resize(128), RandomHorizontalFlip)."""
+  d = data_config()
+  # The attributes to edit, in order: a reference to model.attributes (one list for both).
+  d.attributes = attributes_ref
+  d.attr_file = ''  # default ROOT/list_attr_celeba.txt
+  d.images_dir = ''  # default ROOT/img_align_celeba, or ROOT when that does not exist
+  # StarGAN's split (data_loader.py): rows shuffled by random.Random(1234), the first
+  # test_count held out. (StarGAN's `(i+1) < 2000` holds out 1999; paper 001: 2,000.)
+  d.test_count = 2000
+  d.split_seed = 1234
+  d.tfds_name = 'celeb_a'  # used with source='tfds' (its own train/validation/test splits)
+  d.preprocess = 'center_crop_and_resize'
+  d.load_size = 178  # the centre square taken (StarGAN --celeba_crop_size)
+  d.crop_size = 128  # resized to this (StarGAN --image_size)
+  d.flip = True  # StarGAN: RandomHorizontalFlip when training
   return d
 
 

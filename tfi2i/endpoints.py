@@ -15,6 +15,9 @@ IMAGE = 'image'  # [-1, 1], C channels; written as an RGB (or gray) PNG
 HEATMAP = 'heatmap'  # [0, 1], 1 channel (e.g. attention); written as a gray PNG, jet in TensorBoard
 VECTOR = 'vector'  # any float or integer values (latent codes, logits): never written as PNG
 KINDS = (IMAGE, HEATMAP, VECTOR)
+# TensorBoard panels only (TranslationModel.image_panels): (image [-1, 1], heatmap [0, 1]),
+# shown as the heatmap's jet colours over the image
+OVERLAY = 'overlay'
 
 # Sizes of image and heatmap outputs.
 SAME = 'same'  # computed at the (padded) input's size and cropped back to it

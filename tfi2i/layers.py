@@ -122,12 +122,14 @@ def conv(filters, kernel, stride=1, padding=0, pad_mode='zero', use_bias=True,
 
 
 def conv_transpose(filters, kernel, stride, padding, output_padding, use_bias=True,
-                   init_gain=0.02, name=None):
+                   init_gain=0.02, name=None, initializer=None):
   """nn.ConvTranspose2d(k, stride, padding, output_padding): the full ('valid')
-  transposed convolution cropped as PyTorch does, so pixels line up with the official nets."""
+  transposed convolution cropped as PyTorch does, so pixels line up with the official nets;
+  weights normal(0, init_gain) unless `initializer` is given."""
   layers = [keras.layers.Conv2DTranspose(
       filters, kernel, strides=stride, padding='valid', use_bias=use_bias,
-      kernel_initializer=conv_init(init_gain), bias_initializer='zeros', name=name)]
+      kernel_initializer=initializer or conv_init(init_gain), bias_initializer='zeros',
+      name=name)]
   # full output is (n-1)*s + k; PyTorch keeps [padding, (n-1)*s + k - padding + output_padding).
   end = padding - output_padding
   if padding or end:

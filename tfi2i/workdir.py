@@ -157,7 +157,7 @@ def restore(workdir: str, mode: str | None = None, precision: str = 'float32'):
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfi2i import config as config_lib  # pylint: disable=import-outside-toplevel
-  from tfi2i.models import build_model  # pylint: disable=import-outside-toplevel
+  from tfi2i.models import build_model, placement  # pylint: disable=import-outside-toplevel
   if precision not in PRECISIONS:
     raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
   config = config_lib.load_workdir_recipe(workdir)
@@ -172,8 +172,10 @@ def restore(workdir: str, mode: str | None = None, precision: str = 'float32'):
     model.build_endpoints()
   finally:
     keras.mixed_precision.set_global_policy(previous)
+  where = placement(type(model))
   for key, value in (type(model).inference_modes.get(mode, {}) if mode else {}).items():
-    config['loss' if key in type(model).loss_args else 'model'][key] = value  # as built
+    section, name = where[key]
+    config[section][name] = value  # as built
   missing = untracked_weights(model)
   if missing:
     names = ', '.join(sorted({w.path for w in missing})[:8])

@@ -46,13 +46,13 @@ _MAX_LISTED = 20
 _fold_in = tf.random.experimental.stateless_fold_in
 # pylint: disable=protected-access
 # Shared with unpaired_dataset: both streams are keyed, checked and batched alike.
-_check_args = pipelines._check_args
+check_args = pipelines.check_args
 _check_cfg = transforms._check_cfg
-_finish = pipelines._finish
-_key = pipelines._key
-_parallel = pipelines._parallel
-_TAG_AUGMENT = pipelines._TAG_AUGMENT
-_TAG_PERMUTATION = pipelines._TAG_PERMUTATION
+finish = pipelines.finish
+stream_key = pipelines.stream_key
+parallel_calls = pipelines.parallel_calls
+_TAG_AUGMENT = pipelines.TAG_AUGMENT
+_TAG_PERMUTATION = pipelines.TAG_PERMUTATION
 # pylint: enable=protected-access
 
 
@@ -245,7 +245,7 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
       undecodable image (unless on_bad_image='skip'), an odd-width A|B image, a
       file without a partner or a bad key.
   """
-  _check_args(batch_size, start_step)
+  check_args(batch_size, start_step)
   batch_size, seed, start_step = int(batch_size), int(seed), int(start_step)
   source = _get(data_cfg, 'source', 'folder')
   if source != 'folder':
@@ -270,8 +270,8 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
 
   paths = tf.constant([[r.path for r in s] for s in samples])  # [n, files per sample]
   codecs = tf.constant([[r.codec for r in s] for s in samples], tf.int32)
-  perm_key = _key(seed, _TAG_PERMUTATION)
-  aug_key = _key(seed, _TAG_AUGMENT)
+  perm_key = stream_key(seed, _TAG_PERMUTATION)
+  aug_key = stream_key(seed, _TAG_AUGMENT)
 
   def per_epoch(e):
     perm = tf.random.experimental.stateless_shuffle(
@@ -293,7 +293,7 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
 
   start_epoch, offset = divmod(start_step * batch_size, n)
   ds = tf.data.Dataset.range(start_epoch, 2**62).flat_map(per_epoch).skip(offset)
-  ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
+  ds = ds.map(load, num_parallel_calls=parallel_calls(data_cfg), deterministic=True)
   desc = f'{desc} ({n} pairs{", BtoA" if swap else ""})'
   root = folder if kind == 'aligned' else os.path.dirname(folder_a)
   identity = {'n': n, 'files': pipelines.files_identity(
@@ -303,4 +303,4 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
                                identity=identity)
   logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, n,
                info.steps_per_epoch, batch_size)
-  return _finish(ds, batch_size), info
+  return finish(ds, batch_size), info

@@ -24,8 +24,8 @@ from tfi2i.data import sources
 from tfi2i.data import transforms
 from tfi2i.data.images import DataError
 
-_TAG_PERMUTATION = 1
-_TAG_AUGMENT = 2
+TAG_PERMUTATION = 1
+TAG_AUGMENT = 2
 _MAX_TFDS_SHUFFLE = 10_000
 _fold_in = tf.random.experimental.stateless_fold_in
 
@@ -52,23 +52,23 @@ def files_identity(*domains) -> str:
   return digest.hexdigest()[:16]
 
 
-def _key(seed: int, tag: int):
+def stream_key(seed: int, tag: int):
   return _fold_in(tf.constant([seed, 0], tf.int64), tag)
 
 
-def _parallel(data_cfg) -> int:
+def parallel_calls(data_cfg) -> int:
   n = int(getattr(data_cfg, 'num_parallel_calls', -1))
   return tf.data.AUTOTUNE if n <= 0 else n
 
 
-def _finish(ds, batch_size: int):
+def finish(ds, batch_size: int):
   ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
   opts = tf.data.Options()
   opts.deterministic = True
   return ds.with_options(opts)
 
 
-def _check_args(batch_size, start_step):
+def check_args(batch_size, start_step):
   if int(batch_size) < 1:
     raise DataError(f'batch_size must be >= 1, got {batch_size}')
   if int(start_step) < 0:
@@ -92,8 +92,8 @@ def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
   codecs_a = tf.constant([r.codec for r in rec_a], tf.int32)
   files_b = tf.constant([r.path for r in rec_b])
   codecs_b = tf.constant([r.codec for r in rec_b], tf.int32)
-  perm_key = _key(seed, _TAG_PERMUTATION)
-  aug_key = _key(seed, _TAG_AUGMENT)
+  perm_key = stream_key(seed, TAG_PERMUTATION)
+  aug_key = stream_key(seed, TAG_AUGMENT)
 
   def per_epoch(e):
     epoch_key = _fold_in(perm_key, e)
@@ -116,7 +116,7 @@ def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
   first = int(start_step) * int(batch_size)
   start_epoch, offset = divmod(first, epoch_size)
   ds = tf.data.Dataset.range(start_epoch, 2**62).flat_map(per_epoch).skip(offset)
-  ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
+  ds = ds.map(load, num_parallel_calls=parallel_calls(data_cfg), deterministic=True)
   source = f'folders A={folder_a} ({n_a} images), B={folder_b} ({n_b} images)'
   identity = {'n_a': n_a, 'n_b': n_b,
               'files': files_identity([os.path.relpath(r.path, folder_a) for r in rec_a],
@@ -136,7 +136,7 @@ def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
                       reshuffle_each_iteration=True).repeat()
   ds_b = ds_b.shuffle(min(n_b, _MAX_TFDS_SHUFFLE), seed=_tfds_seed(seed, 1),
                       reshuffle_each_iteration=True).repeat()
-  aug_key = _key(seed, _TAG_AUGMENT)
+  aug_key = stream_key(seed, TAG_AUGMENT)
 
   def load(i, raw):
     key = _fold_in(aug_key, i)
@@ -144,7 +144,7 @@ def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
             'b': tf_b(transforms.decode_bytes(raw[1]), _fold_in(key, 1))}
 
   ds = tf.data.Dataset.zip((ds_a, ds_b)).enumerate().skip(int(start_step) * int(batch_size))
-  ds = ds.map(load, num_parallel_calls=_parallel(data_cfg), deterministic=True)
+  ds = ds.map(load, num_parallel_calls=parallel_calls(data_cfg), deterministic=True)
   a_split, b_split = sources.tfds_splits(data_cfg, split)
   source = f'tfds {data_cfg.tfds_name} {a_split} ({n_a}) / {b_split} ({n_b})'
   identity = {'n_a': n_a, 'n_b': n_b, 'tfds': f'{data_cfg.tfds_name} {a_split} {b_split}'}
@@ -163,7 +163,7 @@ def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 
       the stream from step 0.
     split: 'train' / 'test' (default data_cfg.split).
   """
-  _check_args(batch_size, start_step)
+  check_args(batch_size, start_step)
   source = getattr(data_cfg, 'source', 'folder')
   if source == 'folder':
     build = _folder_dataset
@@ -179,4 +179,4 @@ def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 
                      identity=identity)
   logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, epoch_size,
                info.steps_per_epoch, batch_size)
-  return _finish(ds, int(batch_size)), info
+  return finish(ds, int(batch_size)), info

@@ -4,6 +4,7 @@ vectors) is a new Stream here; the loop and tfi2i.evaluate only look streams up.
 
   unpaired  {'a', 'b'} from two independently shuffled domains (pipelines.unpaired_dataset)
   paired    {'a', 'b'} aligned pairs (paired.paired_dataset)
+  attributes  {'image', 'attributes'}: images with binary attribute vectors (attributes.py)
 
 data.direction='BtoA' swaps a and b for both, like the official --direction.
 """
@@ -11,6 +12,7 @@ import dataclasses
 import os
 from typing import Callable, Optional
 
+from tfi2i.data import attributes
 from tfi2i.data import images
 from tfi2i.data import paired
 from tfi2i.data import pipelines
@@ -46,11 +48,15 @@ class EvalData:
     real_b: paths of the real B images for realism when they are not the inputs' B
       (unpaired data); None when the ground truth B's are the real set.
     description: where the data comes from.
+    attributes: attribute data only: float32 [n, k] in {0, 1}, the inputs' attributes.
+    attribute_names: their names (k).
   """
   names: list
   load: Callable
   real_b: Optional[list]
   description: str
+  attributes: Optional[object] = None
+  attribute_names: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,9 +138,21 @@ def _paired_evaluation(data_cfg, split) -> EvalData:
                   f'pairs A={folder_a} / B={folder_b}{suffix}')
 
 
+def _attribute_evaluation(data_cfg, split) -> EvalData:
+  """The split's images (StarGAN's held-out test images for 'test') with their attribute
+  vectors; no ground truth (an edit has none)."""
+  _folder_source(data_cfg)
+  data = attributes.folder_split(data_cfg, split)
+  return EvalData([os.path.relpath(p, data.folder) for p in data.paths],
+                  lambda i: (images.load_image(data.paths[i]), None), list(data.paths),
+                  f'{data.folder} with {os.path.basename(data.attr_file)} '
+                  f'({len(data.paths)} {split} images)', data.labels, data.names)
+
+
 STREAMS = {
     'unpaired': Stream('unpaired', _unpaired_train, _unpaired_evaluation),
     'paired': Stream('paired', paired.paired_dataset, _paired_evaluation),
+    'attributes': Stream('attributes', attributes.attribute_dataset, _attribute_evaluation),
 }
 
 

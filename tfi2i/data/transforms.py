@@ -21,7 +21,7 @@ import tensorflow as tf
 from tfi2i.data import images
 
 PREPROCESS_MODES = ('resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop',
-                    'none')
+                    'none', 'center_crop_and_resize')
 _MAKE_POWER_2_BASE = 4  # official __make_power_2(img, base=4)
 
 
@@ -103,7 +103,7 @@ def _power_2_size(h, w):
 def output_size(h: int, w: int, cfg) -> tuple[int, int]:
   """(H, W) that get_transform(cfg, batch_size=1) gives for an h x w image."""
   mode, load, crop = _check_cfg(cfg)
-  if mode == 'resize_and_crop' or mode == 'crop' or mode == 'scale_width_and_crop':
+  if mode in ('resize_and_crop', 'crop', 'scale_width_and_crop', 'center_crop_and_resize'):
     return crop, crop
   if mode == 'scale_width':
     h, w = _scale_width_size(h, w, load, crop)
@@ -114,20 +114,20 @@ def output_size(h: int, w: int, cfg) -> tuple[int, int]:
 # ------------------------------------------------------------------------ transforms
 
 
-def _resize_pass(img, size):
-  out = tf.image.resize(img, size, method='bicubic', antialias=True)
+def _resize_pass(img, size, method):
+  out = tf.image.resize(img, size, method=method, antialias=True)
   return tf.round(tf.clip_by_value(out, 0.0, 255.0))
 
 
-def resize(img, size):
-  """float HxWx3 in [0, 255] -> `size` (h, w), as PIL's BICUBIC resize.
+def resize(img, size, method='bicubic'):
+  """float HxWx3 in [0, 255] -> `size` (h, w), as PIL's BICUBIC (or BILINEAR) resize.
 
   Like PIL: antialiased bicubic (a=-0.5), width first, then height, each pass
   rounded and clipped to 8 bits. Matches PIL within 1 level.
   """
   size = tf.cast(size, tf.int32)
-  img = _resize_pass(img, tf.stack([tf.shape(img)[0], size[1]]))
-  return _resize_pass(img, size)
+  img = _resize_pass(img, tf.stack([tf.shape(img)[0], size[1]]), method)
+  return _resize_pass(img, size, method)
 
 
 def _shape(img):
@@ -246,6 +246,10 @@ def get_transform(cfg, batch_size: int = 1,
         x = center_crop(x, crop)
     elif mode == 'scale_width_and_crop':
       x = random_crop(_scale_width(x, load, crop), crop, crop_seed)
+    elif mode == 'center_crop_and_resize':
+      # StarGAN's CelebA transform: CenterCrop(celeba_crop_size), Resize(image_size)
+      # (torchvision's default PIL interpolation, bilinear, antialiased when shrinking)
+      x = resize(center_crop(x, load), [crop, crop], method='bilinear')
     else:
       x = _make_power_2(x)
     if flip:

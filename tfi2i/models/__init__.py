@@ -13,10 +13,11 @@ from tfi2i.models.base import TranslationModel
 from tfi2i.models.bicyclegan import BicycleGAN
 from tfi2i.models.cyclegan import CycleGAN
 from tfi2i.models.pix2pix import Pix2Pix
+from tfi2i.models.stargan import StarGAN
 from tfi2i.models.ugatit import UGATIT
 
-MODELS = {'cyclegan': CycleGAN, 'pix2pix': Pix2Pix, 'bicyclegan': BicycleGAN, 'ugatit': UGATIT}
-SECTIONS = ('model', 'loss')  # the recipe sections that hold constructor arguments
+MODELS = {'cyclegan': CycleGAN, 'pix2pix': Pix2Pix, 'bicyclegan': BicycleGAN, 'ugatit': UGATIT,
+          'stargan': StarGAN}
 
 
 def register(name: str, cls, replace: bool = False):
@@ -37,48 +38,71 @@ def model_class(config_or_name):
   return MODELS[name]
 
 
+def placement(cls) -> dict:
+  """{constructor argument: (recipe section, key)}: `loss_args` live in `loss`, arguments
+  named PREFIX + KEY in a section of the model's `arg_sections` ({section: PREFIX}, e.g.
+  {'cam': 'cam_'}: cam.apply_to is the argument cam_apply_to), the rest in `model`."""
+  out = {}
+  for name in schema(cls):
+    if name in cls.loss_args:
+      out[name] = ('loss', name)
+      continue
+    section = next((s for s, prefix in cls.arg_sections.items() if name.startswith(prefix)), None)
+    out[name] = ((section, name[len(cls.arg_sections[section]):]) if section else ('model', name))
+  return out
+
+
+def sections_of(cls) -> tuple:
+  """The recipe sections that hold the model's constructor arguments."""
+  return ('model', 'loss', *cls.arg_sections)
+
+
 def recipe_sections(name: str, **values):
-  """(model, loss) ConfigDicts of a recipe: model.name and every constructor argument of
-  the model at its default (the official value, cited in the model's constructor), with
-  `values` changed."""
+  """The recipe sections of the model's constructor arguments (model, loss, then those of
+  its `arg_sections`), as ConfigDicts: model.name and every argument at its default (the
+  official value, cited in the model's constructor), with `values` (argument names)
+  changed."""
   cls = model_class(name)
   args = schema(cls)
   unknown = sorted(set(values) - set(args))
   if unknown:
     raise RecipeError(f'{cls.__name__} takes no argument {", ".join(unknown)}')
   args.update(values)
-  model = ml_collections.ConfigDict({'name': name})
-  loss = ml_collections.ConfigDict()
-  for key, value in args.items():
-    (loss if key in cls.loss_args else model)[key] = value
-  return model, loss
+  sections = {s: ml_collections.ConfigDict() for s in sections_of(cls)}
+  sections['model'].name = name
+  for arg, (section, key) in placement(cls).items():
+    sections[section][key] = args[arg]
+  return tuple(sections.values())
 
 
 def model_args(config) -> dict:
-  """The constructor arguments of the recipe's model: its `model` (without name) and
-  `loss` sections, checked against the constructor (an unknown key is a RecipeError
-  naming it and the keys the model takes)."""
+  """The constructor arguments of the recipe's model: its `model` (without name), `loss`
+  and `arg_sections` sections, checked against the constructor (an unknown key is a
+  RecipeError naming it and the keys the model takes)."""
   cls = model_class(config)
-  args = schema(cls)
-  where = {k: 'loss' if k in cls.loss_args else 'model' for k in args}
+  where = placement(cls)
+  by_key = {v: k for k, v in where.items()}
   values = {}
-  for section in SECTIONS:
+  for section in sections_of(cls):
     for key, value in (config.get(section) or {}).items():
       if section == 'model' and key == 'name':
         continue
-      if section == 'model' and key in cls.retired_args and key not in args:
+      if section == 'model' and key in cls.retired_args and ('model', key) not in by_key:
         if value != cls.retired_args[key]:
           raise RecipeError(
               f'recipe key model.{key}={value!r}: {cls.__name__} no longer takes {key!r} (it '
               f'always uses {cls.retired_args[key]!r}); remove the key')
         continue
-      if key not in args or where[key] != section:
-        hint = (f'; it is {where[key]}.{key}' if key in args else '')
-        takes = '; '.join(f'{s}: {", ".join(sorted(k for k in args if where[k] == s))}'
-                          for s in SECTIONS if any(where[k] == s for k in args))
+      if (section, key) not in by_key:
+        elsewhere = [f'{s}.{k}' for s, k in where.values() if k == key]
+        hint = f'; it is {elsewhere[0]}' if elsewhere else ''
+        takes = '; '.join(
+            f'{s}: {", ".join(sorted(k for s2, k in where.values() if s2 == s))}'
+            for s in sections_of(cls) if any(s2 == s for s2, _ in where.values()))
         raise RecipeError(f'unknown recipe key {section}.{key}: {cls.__name__} takes no such '
                           f'argument{hint}. It takes {takes}')
-      values[key] = value.to_dict() if isinstance(value, ml_collections.ConfigDict) else value
+      values[by_key[(section, key)]] = (value.to_dict() if isinstance(value, ml_collections.ConfigDict)
+                                        else value)
   return values
 
 
@@ -99,5 +123,6 @@ def build_model(config, mode: str | None = None):
     raise RecipeError(f'cannot build {cls.__name__} from the recipe: {e}') from e
 
 
-__all__ = ['BicycleGAN', 'CycleGAN', 'Pix2Pix', 'UGATIT', 'ImagePool', 'MODELS', 'TranslationModel',
-           'build_model', 'model_args', 'model_class', 'recipe_sections', 'register']
+__all__ = ['BicycleGAN', 'CycleGAN', 'Pix2Pix', 'StarGAN', 'UGATIT', 'ImagePool', 'MODELS', 'TranslationModel',
+           'build_model', 'model_args', 'model_class', 'placement', 'recipe_sections', 'register',
+           'sections_of']

@@ -83,6 +83,8 @@ class TranslationModel(keras.Model):
   on the model's type):
     optimizer_names: attribute names of the optimizers `compile` receives;
     loss_args: constructor arguments that live in the recipe's `loss` section;
+    arg_sections: {section: PREFIX}: arguments named PREFIX + KEY are the recipe's
+      section.KEY (e.g. {'cam': 'cam_'}: cam.apply_to is the argument cam_apply_to);
     retired_args: {argument: the only value it could have}: keys of old recipes (a
       workdir's recipe.json) that the model no longer takes and ignores at that value;
     data_stream: the tfi2i.data stream that trains and evaluates it ('unpaired', 'paired');
@@ -94,6 +96,7 @@ class TranslationModel(keras.Model):
 
   optimizer_names = ()
   loss_args = ()
+  arg_sections = {}
   retired_args = {}
   data_stream = 'unpaired'
   inference_modes = {}

@@ -1,4 +1,7 @@
 """Networks as plain Keras models."""
+from tfi2i.nets.attribute import AttributeDiscriminator
+from tfi2i.nets.attribute import stargan_discriminator
+from tfi2i.nets.attribute import stargan_generator
 from tfi2i.nets.bicycle import bicycle_discriminator
 from tfi2i.nets.bicycle import bicycle_encoder
 from tfi2i.nets.bicycle import bicycle_generator
@@ -14,6 +17,7 @@ from tfi2i.nets.ugatit import ugatit_generator
 from tfi2i.nets.unet import unet_generator
 
 __all__ = [
+    'AttributeDiscriminator', 'stargan_discriminator', 'stargan_generator',
     'bicycle_discriminator', 'bicycle_encoder', 'bicycle_generator', 'conv_encoder',
     'multiscale_discriminator', 'patch_discriminator', 'resnet_encoder', 'resnet_generator',
     'ugatit_discriminator', 'ugatit_generator', 'unet_add_all_generator',

@@ -3,6 +3,7 @@ import tensorflow as tf
 
 from tfi2i.endpoints import HEATMAP
 from tfi2i.endpoints import IMAGE
+from tfi2i.endpoints import OVERLAY
 
 
 def colormap(heat):
@@ -17,7 +18,12 @@ def colormap(heat):
 
 def to_display(image, kind=IMAGE):
   """Images in [-1, 1] (kind 'image', gray ones shown gray) or heatmaps in [0, 1] (kind
-  'heatmap', jet colours) -> RGB in [0, 1]."""
+  'heatmap', jet colours), or (image, heatmap) pairs (kind 'overlay': half the image, half
+  the heatmap's colours, at the image's size) -> RGB in [0, 1]."""
+  if kind == OVERLAY:
+    base, heat = image
+    heat = tf.image.resize(tf.cast(heat, tf.float32), tf.shape(base)[1:3])
+    return 0.5 * to_display(base) + 0.5 * colormap(heat)
   image = tf.cast(image, tf.float32)
   if kind == HEATMAP:
     return colormap(image)
@@ -35,7 +41,8 @@ def panel_grid(panels, max_rows: int = 4):
   """[(name, [B, H, W, C](, kind)), ...] -> one [1, rows*H, n*W, 3] image: a row per
   example, a column per panel (all panels resized to the first one's size)."""
   panels = panel_kinds(panels)
-  size = tf.shape(panels[0][1])[1:3]
+  first, kind = panels[0][1], panels[0][2]
+  size = tf.shape(first[0] if kind == OVERLAY else first)[1:3]
   columns = [tf.image.resize(to_display(p, kind), size)[:max_rows] for _, p, kind in panels]
   row_images = tf.concat(columns, axis=2)
   grid = tf.concat(tf.unstack(row_images), axis=0)

@@ -1,0 +1,203 @@
+"""What the three attribute editors (StarGAN, AttGAN, STGAN) share: images with binary
+attribute vectors as data, a generator G(image, attributes), a discriminator with an
+adversarial and an attribute-classifier head (nets.attribute.AttributeDiscriminator),
+several critic steps per generator step, target attributes drawn as the official codes do,
+and the CAM-consistency loss of paper 001 (tfi2i.gradcam) switched by `cam.apply_to`.
+
+A subclass sets `self.generator` and `self.discriminator`, implements `edit(images, source,
+target)` (the edited image; what the generator's attribute input is differs per paper) and
+`train_step`, and calls the helpers here for the shared parts.
+"""
+import tensorflow as tf
+
+from tfi2i import endpoints as ep
+from tfi2i import gradcam
+from tfi2i.data.attributes import PAPER_ATTRIBUTES
+from tfi2i.models.base import require_training_size
+from tfi2i.models.base import TranslationModel
+
+# Mutually exclusive attributes: setting one clears the others (StarGAN create_labels;
+# AttGAN / STGAN check_attribute_conflict)
+HAIR_COLOURS = ('Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Gray_Hair')
+
+CAM_DEFAULTS = dict(
+    cam_apply_to='none',  # the editor's own objective; 'both' is paper 001's
+    cam_weight=5.0,  # paper 001 sec. 3.2: lambda_CAM = 5 for G (eq. 5) and D (eq. 6)
+    cam_layer=-1,  # the discriminator block whose output Grad-CAM reads (-1: the last)
+    cam_normalize='standardize',  # eq. 3's Normalize (tfi2i/gradcam.py says why)
+    cam_clip_sum=True,  # M_CAM = clip(M_s->t + M_t->s, 0, 1)
+)
+
+
+class AttributeEditor(TranslationModel):
+  """The shared part of the attribute editors (see the module docstring)."""
+
+  data_stream = 'attributes'
+  arg_sections = {'cam': 'cam_'}
+  optimizer_names = ('g_optimizer', 'd_optimizer')
+  needs_source = False  # whether edit() reads the source attributes (STGAN's difference)
+
+  def _init_editor(self, attributes, image_size, cam_apply_to, cam_weight, cam_layer,
+                   cam_normalize, cam_clip_sum):
+    attributes = tuple(str(a) for a in (attributes or PAPER_ATTRIBUTES))
+    if len(set(attributes)) != len(attributes):
+      raise ValueError(f'model.attributes names an attribute twice: {attributes}')
+    gradcam.check_settings(cam_apply_to, cam_normalize)
+    self.attributes = attributes
+    self.n_attributes = len(attributes)
+    self.image_size = int(image_size)
+    self.cam_apply_to = cam_apply_to
+    self.cam_weight = float(cam_weight)
+    self.cam_layer = int(cam_layer)
+    self.cam_normalize = cam_normalize
+    self.cam_clip_sum = bool(cam_clip_sum)
+
+  @property
+  def cam_on_generator(self):
+    return self.cam_apply_to in ('generator', 'both')
+
+  @property
+  def cam_on_discriminator(self):
+    return self.cam_apply_to in ('discriminator', 'both')
+
+  # -- data ---------------------------------------------------------------------------------
+
+  def example_batch(self, batch_size, height, width):
+    return {'image': tf.zeros([batch_size, height, width, self.input_channels]),
+            'attributes': tf.zeros([batch_size, self.n_attributes])}
+
+  def build_for_training(self, batch_spec):
+    size = tuple(batch_spec['image'].shape[1:3])
+    if size != (self.image_size, self.image_size):
+      raise ValueError(
+          f'{type(self).__name__} trains on {self.image_size} px images (model.image_size; '
+          f'its discriminator reads a fixed-size map), got {size[0]}x{size[1]}: set '
+          f'data.crop_size={self.image_size}')
+    require_training_size(size, 2, type(self).__name__)
+    k = batch_spec['attributes'].shape[-1]
+    if k != self.n_attributes:
+      raise ValueError(f'the data has {k} attributes per image, the model edits '
+                       f'{self.n_attributes} ({", ".join(self.attributes)}): data.attributes '
+                       'and model.attributes must name the same list')
+    self.g_optimizer.build(self.generator.trainable_variables)
+    self.d_optimizer.build(self.discriminator.trainable_variables)
+
+  def sample_targets(self, source, counter, tag=0):
+    """Target attributes: the batch's own attribute vectors in a random order (StarGAN's
+    randperm, AttGAN's / STGAN's tf.random_shuffle), drawn from a stateless seed."""
+    n = tf.shape(source)[0]
+    order = tf.random.experimental.stateless_shuffle(
+        tf.range(n), seed=self.stateless_seed(7, tag, counter))
+    return tf.gather(source, order)
+
+  def flipped(self, source, index):
+    """The test-time target with attribute `index` changed (StarGAN create_labels,
+    AttGAN / STGAN check_attribute_conflict): a hair colour is set and the other hair
+    colours cleared; any other attribute is flipped; the rest are kept."""
+    name = self.attributes[index]
+    source = tf.cast(source, tf.float32)
+    column = tf.one_hot(index, self.n_attributes)
+    if name in HAIR_COLOURS:
+      others = tf.constant([a in HAIR_COLOURS and a != name for a in self.attributes], tf.float32)
+      return tf.maximum(source * (1.0 - others), column)
+    return source * (1.0 - column) + (1.0 - source) * column
+
+  # -- Grad-CAM -----------------------------------------------------------------------------
+
+  def cam_mask(self, original, generated, source, target, training=True):
+    """M_CAM (paper 001 sec. 3.1) from the discriminator's classifier, [batch, H, W, 1]."""
+    disc, layer = self.discriminator, self.cam_layer
+    return gradcam.cam_mask(
+        lambda x: disc.features(x, layer, training=training),
+        lambda f: disc.heads(f, layer, training=training)[1],
+        original, generated, source, target, self.cam_normalize, self.cam_clip_sum)
+
+  def discriminator_cam_term(self, original, generated, source, target):
+    """Eq. 6 per example (zeros when cam.apply_to leaves the discriminator out)."""
+    if not self.cam_on_discriminator:
+      return tf.zeros([tf.shape(original)[0]])
+    mask = self.cam_mask(original, generated, source, target)
+    return gradcam.discriminator_cam_loss(original, generated, mask, self.cam_weight)
+
+  def generator_cam_term(self, tape, original, generated, reconstructed, source, target):
+    """Eq. 5's added term per example (zeros when cam.apply_to leaves the generator out);
+    the mask is computed off `tape` (held constant)."""
+    if not self.cam_on_generator:
+      return tf.zeros([tf.shape(original)[0]])
+    with tape.stop_recording():
+      mask = tf.stop_gradient(self.cam_mask(original, tf.stop_gradient(generated), source,
+                                            target))
+    return gradcam.generator_cam_loss(original, generated, reconstructed, mask, self.cam_weight)
+
+  # -- inference ------------------------------------------------------------------------------
+
+  def edit(self, images, source, target, training=False):
+    """The edited images: `images` with attributes `source` ({0, 1}) given `target`."""
+    raise NotImplementedError
+
+  def estimate_attributes(self, images):
+    """The discriminator's attribute estimate ({0, 1}: logit > 0) of each image."""
+    return tf.cast(self.discriminator(images, training=False)[1] > 0, tf.float32)
+
+  def call(self, images, target=None, source=None, training=False):
+    if target is None:
+      raise ValueError(f'{type(self).__name__} needs target attributes')
+    if source is None and self.needs_source:
+      source = self.estimate_attributes(images)
+    return self.edit(images, source, target, training=training)
+
+  def image_panels(self, batch):
+    """'edits': the input and one column per attribute changed (as flipped()); 'gradcam':
+    the input and, per attribute, M_CAM of that edit over the edited image."""
+    x, source = batch['image'], batch['attributes']
+    edits, masks = [('input', x)], [('input', x)]
+    for j, name in enumerate(self.attributes):
+      target = self.flipped(source, j)
+      fake = self.edit(x, source, target)
+      edits.append((name, fake))
+      masks.append((name, (fake, self.cam_mask(x, fake, source, target, training=False)),
+                    ep.OVERLAY))
+    return {'edits': edits, 'gradcam': masks}
+
+  def attribute_probabilities(self, images):
+    """The discriminator's classifier on `images`: P(attribute) per image, [batch, k]."""
+    return tf.sigmoid(self.discriminator(images, training=False)[1])
+
+  def editor_endpoints(self):
+    """'edit': images and target attribute vectors -> the edited images; 'edit_with_mask':
+    the same and M_CAM of the edit (the source attributes: the discriminator's estimate);
+    'attributes': images -> the discriminator's attribute probabilities (what translate
+    --attrs reads to keep the attributes it is not told to change). Images are resized to
+    image_size (the discriminator reads that size) and the outputs back."""
+    k, names = self.n_attributes, ', '.join(self.attributes)
+    target = ep.Input('attributes', shape=(k,), per_image=True,
+                      doc=f'target attributes, 1 (has) or 0 (has not), in this order: {names}')
+
+    def edit(images, attributes):
+      return {'output': self(images, attributes)}
+
+    def edit_with_mask(images, attributes):
+      source = self.estimate_attributes(images)
+      out = self.edit(images, source, attributes)
+      return {'output': out, 'mask': self.cam_mask(images, out, source, attributes,
+                                                   training=False)}
+
+    def probabilities(images):
+      return {'probabilities': self.attribute_probabilities(images)}
+
+    output = ep.Output('output', doc='the edited image')
+    size = self.image_size
+    return {
+        'edit': ep.Endpoint(edit, inputs=(target,), outputs=(output,), input_size=size,
+                            doc=f'{type(self).__name__}: edit to the target attributes'),
+        'edit_with_mask': ep.Endpoint(
+            edit_with_mask, inputs=(target,), input_size=size, variant_of='edit',
+            outputs=(output, ep.Output('mask', ep.HEATMAP, size=ep.RESIZE,
+                                       doc='the Grad-CAM mask M_CAM of the edit (paper 001)')),
+            doc='the edit and its Grad-CAM mask'),
+        'attributes': ep.Endpoint(
+            probabilities, input_size=size,
+            outputs=(ep.Output('probabilities', ep.VECTOR,
+                               doc=f'P(attribute) by the discriminator: {names}'),),
+            doc="the discriminator's attribute classifier"),
+    }
