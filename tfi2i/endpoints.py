@@ -43,6 +43,7 @@ class Input:
   per_image: bool = False
   role: str = ''
   doc: str = ''
+  labels: tuple = ()  # names of a vector's entries (e.g. the attributes an editor takes)
 
   def full_shape(self):
     return ((None,) if self.per_image else ()) + tuple(self.shape)
@@ -66,6 +67,7 @@ class Output:
   shared: bool = False
   role: str = ''
   doc: str = ''
+  labels: tuple = ()  # names of a vector's entries (e.g. attribute probabilities)
 
   def __post_init__(self):
     if self.kind not in KINDS:
@@ -122,9 +124,11 @@ class Endpoint:
 
   @classmethod
   def from_json(cls, d: dict) -> 'Endpoint':
-    fix = lambda x: {**x, 'shape': tuple(x['shape'])} if 'shape' in x else x
+    def fix(x):
+      x = {**x, 'labels': tuple(x.get('labels') or ())}
+      return {**x, 'shape': tuple(x['shape'])} if 'shape' in x else x
     return cls(fn=None, inputs=tuple(Input(**fix(i)) for i in d.get('inputs', ())),
-               outputs=tuple(Output(**o) for o in d.get('outputs', ())),
+               outputs=tuple(Output(**fix(o)) for o in d.get('outputs', ())),
                input_size=d.get('input_size'), pad=d.get('pad', True),
                variant_of=d.get('variant_of', ''), doc=d.get('doc', ''))
 

@@ -2,6 +2,9 @@
 
   python -m tfi2i.translate --model=EXPORT_DIR --input=FILE_OR_DIR --output=DIR \
       [--direction=b_to_a] [--batch_size=1] [--samples=K [--seed=S] | --reference=IMG]
+  python -m tfi2i.translate --model=EXPORT_DIR --input=... --output=DIR \
+      --attrs="Bangs=1,Male=-1" | --edit=each [--mask]      (attribute editors:
+      tfi2i/attribute_edit.py says what they write)
 
 --model is a version folder (holds saved_model.pb) or an export base (the highest integer
 version is used); `BASE/latest` is accepted as an alias for the highest version of BASE.
@@ -531,9 +534,18 @@ def parse_values(items) -> dict:
 
 def cli(model: str, input: str, output: str,  # pylint: disable=redefined-builtin
         direction: str = 'a_to_b', batch_size: int = 1, samples: int = 0, seed: int = 0,
-        reference: str | None = None, extra=None, attention: bool = False) -> int:
-  """The command line: translate, print where the gallery is; returns the exit status."""
+        reference: str | None = None, extra=None, attention: bool = False,
+        attrs: str | None = None, edit: str | None = None, mask: bool = False) -> int:
+  """The command line: translate (or edit attributes: --attrs / --edit), print where the
+  gallery is; returns the exit status."""
   try:
+    if attrs or edit or mask:
+      from tfi2i import attribute_edit  # pylint: disable=import-outside-toplevel
+      if edit not in (None, '', attribute_edit.EACH):
+        raise ValueError(f'--edit={edit}: the only mode is --edit={attribute_edit.EACH}')
+      result = attribute_edit.edit(model, input, output, attrs, edit == attribute_edit.EACH,
+                                   batch_size, mask)
+      return report(result)
     result = translate(model, input, output, direction, batch_size, samples, seed, reference,
                        parse_values(extra), attention)
   except (FileNotFoundError, ValueError, image_io.DataError) as e:
@@ -585,6 +597,14 @@ def _define_flags():
       model=flags.DEFINE_string('model', None, 'Export version folder, export base or '
                                 'BASE/latest.', required=True),
       direction=flags.DEFINE_string('direction', 'a_to_b', 'Signature: a_to_b or b_to_a.'),
+      attrs=flags.DEFINE_string('attrs', None, 'Attribute editors: NAME=1 (set) or NAME=-1 '
+                                '(clear), comma-separated, e.g. "Bangs=1,Male=-1"; the other '
+                                'attributes are kept as the model sees them.'),
+      edit=flags.DEFINE_string('edit', None, 'Attribute editors: "each" writes one output '
+                               'per attribute, <name>__<attribute>.png, that attribute '
+                               'changed and the rest kept.'),
+      mask=flags.DEFINE_bool('mask', False, 'Attribute editors: also write the Grad-CAM '
+                             'mask of each edit (<...>__mask.png).'),
       **define_io_flags())
 
 

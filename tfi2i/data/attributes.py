@@ -40,6 +40,9 @@ from tfi2i.data.images import DataError
 PAPER_ATTRIBUTES = ('Bald', 'Bangs', 'Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Bushy_Eyebrows',
                     'Eyeglasses', 'Male', 'Mouth_Slightly_Open', 'Mustache', 'No_Beard',
                     'Pale_Skin', 'Young')
+# Mutually exclusive attributes: setting one clears the others (StarGAN create_labels;
+# AttGAN / STGAN check_attribute_conflict)
+HAIR_COLOURS = ('Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Gray_Hair')
 ATTR_FILE = 'list_attr_celeba.txt'
 IMAGES_DIR = 'img_align_celeba'
 _LISTED = 10
@@ -126,6 +129,23 @@ class AttributeData:
   names: tuple  # the attribute names, in the labels' order
   folder: str
   attr_file: str
+
+
+def change(source, names, index, value=None):
+  """Attribute vectors ({0, 1}, [n, k], NumPy) with attribute `index` set to `value`, as the
+  official test-time targets: value None is StarGAN's create_labels (a hair colour is set,
+  any other attribute flipped); setting a hair colour clears the other hair colours
+  (create_labels; AttGAN / STGAN check_attribute_conflict). The rest are kept."""
+  out = np.array(source, np.float32, copy=True)
+  if value is None:
+    value = 1.0 if names[index] in HAIR_COLOURS else None
+  new = (1.0 - out[:, index]) if value is None else np.full(len(out), float(value), np.float32)
+  out[:, index] = new
+  if names[index] in HAIR_COLOURS:
+    for j, name in enumerate(names):
+      if j != index and name in HAIR_COLOURS:
+        out[:, j] = np.where(new > 0, 0.0, out[:, j])
+  return out
 
 
 def _cfg(data_cfg, key, default=''):

@@ -12,13 +12,11 @@ import tensorflow as tf
 
 from tfi2i import endpoints as ep
 from tfi2i import gradcam
+from tfi2i.data.attributes import HAIR_COLOURS
 from tfi2i.data.attributes import PAPER_ATTRIBUTES
 from tfi2i.models.base import require_training_size
 from tfi2i.models.base import TranslationModel
 
-# Mutually exclusive attributes: setting one clears the others (StarGAN create_labels;
-# AttGAN / STGAN check_attribute_conflict)
-HAIR_COLOURS = ('Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Gray_Hair')
 
 CAM_DEFAULTS = dict(
     cam_apply_to='none',  # the editor's own objective; 'both' is paper 001's
@@ -170,7 +168,7 @@ class AttributeEditor(TranslationModel):
     --attrs reads to keep the attributes it is not told to change). Images are resized to
     image_size (the discriminator reads that size) and the outputs back."""
     k, names = self.n_attributes, ', '.join(self.attributes)
-    target = ep.Input('attributes', shape=(k,), per_image=True,
+    target = ep.Input('attributes', shape=(k,), per_image=True, labels=self.attributes,
                       doc=f'target attributes, 1 (has) or 0 (has not), in this order: {names}')
 
     def edit(images, attributes):
@@ -197,7 +195,7 @@ class AttributeEditor(TranslationModel):
             doc='the edit and its Grad-CAM mask'),
         'attributes': ep.Endpoint(
             probabilities, input_size=size,
-            outputs=(ep.Output('probabilities', ep.VECTOR,
+            outputs=(ep.Output('probabilities', ep.VECTOR, labels=self.attributes,
                                doc=f'P(attribute) by the discriminator: {names}'),),
             doc="the discriminator's attribute classifier"),
     }
