@@ -120,7 +120,8 @@ def schedule_config(n_epochs: int = 0, n_epochs_decay: int = 0,
   # 'linear': constant lr for n_epochs, then linear decay to zero over n_epochs_decay
   # (models/networks.py get_scheduler, lr_policy 'linear'; stepped once per epoch);
   # 'linear_steps': constant until decay_start_step, then linear to zero at train.steps,
-  # stepped every step (U-GAT-IT's per-iteration decay); 'constant'.
+  # stepped every step (U-GAT-IT's per-iteration decay); 'step': divided by 10 every
+  # n_epochs epochs (AttGAN's and STGAN's train.py); 'constant'.
   s.policy = policy
   s.n_epochs = n_epochs
   s.n_epochs_decay = n_epochs_decay

@@ -7,6 +7,8 @@ test's).
 import ml_collections
 
 from tfi2i.config import RecipeError
+from tfi2i.models.attgan import AttGAN
+from tfi2i.models.attgan import STGAN
 from tfi2i.models.base import ImagePool
 from tfi2i.models.base import schema
 from tfi2i.models.base import TranslationModel
@@ -17,7 +19,7 @@ from tfi2i.models.stargan import StarGAN
 from tfi2i.models.ugatit import UGATIT
 
 MODELS = {'cyclegan': CycleGAN, 'pix2pix': Pix2Pix, 'bicyclegan': BicycleGAN, 'ugatit': UGATIT,
-          'stargan': StarGAN}
+          'stargan': StarGAN, 'attgan': AttGAN, 'stgan': STGAN}
 
 
 def register(name: str, cls, replace: bool = False):
@@ -123,6 +125,6 @@ def build_model(config, mode: str | None = None):
     raise RecipeError(f'cannot build {cls.__name__} from the recipe: {e}') from e
 
 
-__all__ = ['BicycleGAN', 'CycleGAN', 'Pix2Pix', 'StarGAN', 'UGATIT', 'ImagePool', 'MODELS', 'TranslationModel',
+__all__ = ['AttGAN', 'BicycleGAN', 'CycleGAN', 'Pix2Pix', 'StarGAN', 'STGAN', 'UGATIT', 'ImagePool', 'MODELS', 'TranslationModel',
            'build_model', 'model_args', 'model_class', 'placement', 'recipe_sections', 'register',
            'sections_of']

@@ -60,7 +60,31 @@ class LinearDecaySteps(keras.optimizers.schedules.LearningRateSchedule):
             'decay_start': self.decay_start}
 
 
-POLICIES = ('linear', 'linear_steps', 'constant')
+@keras.saving.register_keras_serializable('tfi2i')
+class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
+  """lr(epoch) = base * factor ^ (epoch // every_epochs), epoch = step // steps_per_epoch:
+  AttGAN's and STGAN's official rule (train.py: lr_base / 10 ** (epoch // 100))."""
+
+  def __init__(self, base_lr, steps_per_epoch, every_epochs, factor=0.1):
+    self.base_lr = float(base_lr)
+    self.steps_per_epoch = int(steps_per_epoch)
+    self.every_epochs = int(every_epochs)
+    self.factor = float(factor)
+    if self.steps_per_epoch < 1 or self.every_epochs < 1:
+      raise ValueError(f'step decay needs steps_per_epoch ({steps_per_epoch}) and '
+                       f'schedule.n_epochs ({every_epochs}) >= 1')
+
+  def __call__(self, step):
+    epoch = tf.math.floordiv(tf.cast(step, tf.int64), self.steps_per_epoch)
+    drops = tf.cast(tf.math.floordiv(epoch, self.every_epochs), tf.float32)
+    return self.base_lr * tf.pow(self.factor, drops)
+
+  def get_config(self):
+    return {'base_lr': self.base_lr, 'steps_per_epoch': self.steps_per_epoch,
+            'every_epochs': self.every_epochs, 'factor': self.factor}
+
+
+POLICIES = ('linear', 'linear_steps', 'constant', 'step')
 
 
 def make_schedule(base_lr, schedule_cfg, steps_per_epoch, total_steps=None):
@@ -75,4 +99,6 @@ def make_schedule(base_lr, schedule_cfg, steps_per_epoch, total_steps=None):
     return LinearDecaySteps(base_lr, total_steps, start)
   if policy == 'constant':
     return float(base_lr)
+  if policy == 'step':  # divided by 10 every n_epochs epochs
+    return StepDecay(base_lr, steps_per_epoch, schedule_cfg.n_epochs)
   raise ValueError(f'unknown schedule.policy {policy!r}; expected one of {POLICIES}')

@@ -1,0 +1,215 @@
+"""AttGAN (He et al., TIP 2019) and STGAN (Liu et al., CVPR 2019) as Keras models: an
+encoder-decoder generator conditioned on attributes (AttGAN: the target attributes; STGAN:
+the difference target - source, through selective transfer units), a WGAN-GP critic with
+an attribute classifier, reconstruction, and the CAM-consistency loss of paper 001 as an
+option (`cam.apply_to`).
+
+Official code: LynnHo/AttGAN-Tensorflow at commit 4b00e6c (v1, the TIP code: train.py,
+models.py) and csmliu/STGAN at commit 8a206ad (train.py, models.py).
+"""
+import keras
+import tensorflow as tf
+
+from tfi2i import losses
+from tfi2i import nets
+from tfi2i.models.attribute_editor import AttributeEditor
+from tfi2i.models.attribute_editor import CAM_DEFAULTS
+from tfi2i.models.base import average_loss
+
+
+def attribute_loss(logits, labels):
+  """Sigmoid cross-entropy averaged over the attributes, per example (train.py:
+  tf.losses.sigmoid_cross_entropy, the mean over the batch and the attributes)."""
+  bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32),
+                                                logits=tf.cast(logits, tf.float32))
+  return tf.reduce_mean(bce, axis=-1)
+
+
+@keras.saving.register_keras_serializable('tfi2i')
+class AttGAN(AttributeEditor):
+  """Per step, as train.py: n_d critic updates, each on a batch of its own, then one
+  generator update on the next batch (n_d + 1 batches per step). Target attributes are the
+  batch's own in a random order (tf.random_shuffle); the generator reads attributes scaled to
+  +-thres_int, and at test time the changed attributes at +-test_int."""
+
+  loss_args = ('lambda_gp', 'lambda_d_att', 'lambda_g_att', 'lambda_rec')
+  needs_source = True  # edit() scales the changed attributes (test_int)
+
+  # Sources: LynnHo/AttGAN-Tensorflow v1 train.py (T), the official commands in its README
+  # (R); paper 001 sec. 4.1 (P).
+  def __init__(self, *,
+               attributes=(),  # P / T --atts: the 13 attributes (empty: those)
+               image_size=128,  # T --img_size
+               dim=64,  # T --enc_dim, --dec_dim
+               n_layers=5,  # T --enc_layers, --dec_layers
+               shortcut_layers=1,  # T / R --shortcut_layers 1
+               inject_layers=1,  # R --inject_layers 1 (the released model; T's default 0)
+               dis_dim=64,  # T --dis_dim
+               dis_fc_dim=1024,  # T --dis_fc_dim
+               dis_layers=5,  # T --dis_layers
+               n_d=5,  # T --n_d
+               thres_int=0.5,  # T --thres_int
+               test_int=1.0,  # T --test_int
+               lambda_gp=10.0,  # T: gradient_penalty weight 10 (mode 'wgan', line samples)
+               lambda_d_att=1.0,  # T: d_loss = ... + xa_loss_att
+               lambda_g_att=10.0,  # T: g_loss = ... + xb__loss_att * 10.0
+               lambda_rec=100.0,  # T: g_loss = ... + xa__loss_rec * 100.0
+               cam_apply_to=CAM_DEFAULTS['cam_apply_to'],
+               cam_weight=CAM_DEFAULTS['cam_weight'],
+               cam_layer=CAM_DEFAULTS['cam_layer'],
+               cam_normalize=CAM_DEFAULTS['cam_normalize'],
+               cam_clip_sum=CAM_DEFAULTS['cam_clip_sum'],
+               seed=0, **kwargs):
+    super().__init__(seed=seed, args=locals(), **kwargs)
+    self._init_editor(attributes, image_size, cam_apply_to, cam_weight, cam_layer,
+                      cam_normalize, cam_clip_sum)
+    if int(n_d) < 1:
+      raise ValueError(f'n_d must be >= 1, got {n_d}')
+    self.batches_per_step = int(n_d) + 1
+    self.size_multiple = 2 ** int(n_layers)
+    self.thres_int, self.test_int = float(thres_int), float(test_int)
+    self.lambda_gp, self.lambda_d_att = float(lambda_gp), float(lambda_d_att)
+    self.lambda_g_att, self.lambda_rec = float(lambda_g_att), float(lambda_rec)
+    self.generator = self._make_generator()
+    self.discriminator = nets.attgan_discriminator(self.n_attributes, image_size, dis_dim,
+                                                   dis_layers, dis_fc_dim)
+    self.discriminator.layer_index(cam_layer)  # a bad cam.layer fails here, not mid-run
+
+  def _make_generator(self):
+    a = self.args
+    return nets.attgan_generator(self.n_attributes, a['dim'], a['n_layers'],
+                                 a['shortcut_layers'], a['inject_layers'])
+
+  @property
+  def generators(self):
+    return {'edit': self.generator}
+
+  def _scaled(self, labels):
+    """{0, 1} -> +-thres_int (train.py: (a * 2 - 1) * thres_int)."""
+    return (tf.cast(labels, tf.float32) * 2.0 - 1.0) * self.thres_int
+
+  def train_input(self, source, target):
+    """What the generator reads to give `target` while training."""
+    del source
+    return self._scaled(target)
+
+  def test_input(self, source, target):
+    """At test time (test.py): the changed attributes at +-test_int, the rest +-thres_int."""
+    target = tf.cast(target, tf.float32)
+    scaled = self._scaled(target)
+    if source is None:
+      return scaled
+    changed = tf.not_equal(target, tf.cast(source, tf.float32))
+    return tf.where(changed, (target * 2.0 - 1.0) * self.test_int, scaled)
+
+  def edit(self, images, source, target, training=False):
+    return self.generator([images, self.test_input(source, target)], training=training)
+
+  def train_step(self, batches):
+    disc, gen = self.discriminator, self.generator
+    d_vars = disc.trainable_variables
+    d_logs = []
+    for batch in batches[:-1]:  # the n_d critic steps
+      x, source = batch['image'], batch['attributes']
+      target = self.sample_targets(source, self.d_optimizer.iterations)
+      fake = tf.stop_gradient(gen([x, self.train_input(source, target)], training=True))
+      with tf.GradientTape() as tape:
+        real_scores, real_logits = disc(x, training=True)
+        fake_scores, _ = disc(fake, training=True)
+        terms = {
+            'disc_real': losses.gan_loss(real_scores, True, 'wgangp'),
+            'disc_fake': losses.gan_loss(fake_scores, False, 'wgangp'),
+            'disc_att': self.lambda_d_att * attribute_loss(real_logits, source),
+            'disc_gp': losses.gradient_penalty(
+                disc, x, fake, self.lambda_gp,
+                seed=self.stateless_seed(1, self.d_optimizer.iterations)),
+            'disc_cam': self.discriminator_cam_term(x, fake, source, target),
+        }
+        d_total = average_loss(tf.add_n(list(terms.values())))
+      self.apply_gradients(self.d_optimizer, tape, d_total, d_vars)
+      d_logs.append({**{k: average_loss(v) for k, v in terms.items()}, 'disc_total': d_total})
+
+    batch = batches[-1]  # the generator step, on a batch of its own
+    x, source = batch['image'], batch['attributes']
+    target = self.sample_targets(source, self.g_optimizer.iterations, tag=1)
+    with tf.GradientTape() as tape:
+      fake = gen([x, self.train_input(source, target)], training=True)
+      reconstructed = gen([x, self.train_input(source, source)], training=True)
+      fake_scores, fake_logits = disc(fake, training=True)
+      g_terms = {
+          'gen_gan': losses.generator_loss(fake_scores, 'wgangp'),
+          'gen_att': self.lambda_g_att * attribute_loss(fake_logits, target),
+          'gen_rec': self.lambda_rec * losses.l1_loss(x, reconstructed),
+      }
+      if self.cam_on_generator:
+        # eq. 5's x_rec: the edit translated back (the reconstruction above is G(x, a))
+        back = gen([fake, self.train_input(target, source)], training=True)
+        g_terms['gen_cam'] = self.generator_cam_term(tape, x, fake, back, source, target)
+      g_total = average_loss(tf.add_n(list(g_terms.values())))
+    self.apply_gradients(self.g_optimizer, tape, g_total, gen.trainable_variables)
+
+    logs = {k: tf.add_n([d[k] for d in d_logs]) / len(d_logs) for k in d_logs[0]}
+    if not self.cam_on_discriminator:
+      del logs['disc_cam']
+    logs.update({k: average_loss(v) for k, v in g_terms.items()})
+    logs['gen_total'] = g_total
+    return logs
+
+  def endpoints(self):
+    return self.editor_endpoints()
+
+
+@keras.saving.register_keras_serializable('tfi2i')
+class STGAN(AttGAN):
+  """AttGAN's training with STGAN's generator: selective transfer units on the skips and the
+  difference attribute vector (train.py --label diff: b_ - a_, i.e. target - source at
+  thres_int 0.5; zero for the reconstruction; +-test_int for a changed attribute at test)."""
+
+  # Sources: csmliu/STGAN train.py (S); paper 001 sec. 4.1 (P).
+  def __init__(self, *,
+               attributes=(),  # P / S --atts: the 13 attributes (empty: those)
+               image_size=128,  # S --img_size
+               dim=64,  # S --enc_dim, --dec_dim
+               n_layers=5,  # S --enc_layers, --dec_layers
+               shortcut_layers=4,  # S --shortcut_layers
+               inject_layers=4,  # S --inject_layers
+               stu_dim=64,  # S --stu_dim
+               stu_layers=4,  # S --stu_layers
+               stu_kernel_size=3,  # S --stu_kernel_size
+               dis_dim=64,  # S --dis_dim
+               dis_fc_dim=1024,  # S --dis_fc_dim
+               dis_layers=5,  # S --dis_layers
+               n_d=5,  # S --n_d
+               thres_int=0.5,  # S --thres_int
+               test_int=1.0,  # S --test_int
+               lambda_gp=10.0,  # S: gradient penalty weight 10
+               lambda_d_att=1.0,  # S: d_loss = ... + xa_loss_att
+               lambda_g_att=10.0,  # S: g_loss = ... + xb__loss_att * 10.0
+               lambda_rec=100.0,  # S --rec_loss_weight
+               cam_apply_to=CAM_DEFAULTS['cam_apply_to'],
+               cam_weight=CAM_DEFAULTS['cam_weight'],
+               cam_layer=CAM_DEFAULTS['cam_layer'],
+               cam_normalize=CAM_DEFAULTS['cam_normalize'],
+               cam_clip_sum=CAM_DEFAULTS['cam_clip_sum'],
+               seed=0, **kwargs):
+    args = {k: v for k, v in locals().items()
+            if k not in ('self', 'kwargs', '__class__', 'stu_dim', 'stu_layers',
+                         'stu_kernel_size')}
+    # read by _make_generator during AttGAN.__init__ (plain ints: not tracked by Keras)
+    object.__setattr__(self, '_stu', dict(stu_dim=stu_dim, stu_layers=stu_layers,
+                                          stu_kernel_size=stu_kernel_size))
+    super().__init__(**args, **kwargs)
+    self.args = {**self.args, **self._stu}
+
+  def _make_generator(self):
+    a = self.args
+    return nets.stgan_generator(self.n_attributes, a['dim'], a['n_layers'],
+                                a['shortcut_layers'], a['inject_layers'], **self._stu)
+
+  def train_input(self, source, target):
+    return self._scaled(target) - self._scaled(source)
+
+  def test_input(self, source, target):
+    if source is None:
+      raise ValueError('STGAN edits need the source attributes (the difference vector)')
+    return (tf.cast(target, tf.float32) - tf.cast(source, tf.float32)) * self.test_int
