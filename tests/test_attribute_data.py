@@ -13,26 +13,7 @@ from tfi2i import data
 from tfi2i.data import attributes
 from tfi2i.data import streams
 
-NAMES = ['5_o_Clock_Shadow', 'Bangs', 'Black_Hair', 'Blond_Hair', 'Male', 'Young']
-
-
-def write_folder(root, n=12, size=(44, 36), names=NAMES, seed=0, nested=True):
-  """A CelebA-convention folder of n images; returns {file: {attribute: 0/1}}."""
-  rng = np.random.default_rng(seed)
-  folder = os.path.join(root, 'img_align_celeba') if nested else root
-  os.makedirs(folder, exist_ok=True)
-  lines, truth = [str(n), ' '.join(names)], {}
-  for i in range(n):
-    name = f'{i:06d}.jpg'
-    Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(
-        os.path.join(folder, name))
-    values = rng.choice([-1, 1], len(names))
-    lines.append(name + ' ' + ' '.join(f'{v:2d}' for v in values))
-    truth[name] = {a: int(v > 0) for a, v in zip(names, values)}
-  with open(os.path.join(root, attributes.ATTR_FILE), 'w') as f:
-    f.write('\n'.join(lines) + '\n')
-  return truth
-
+from conftest import write_attribute_folder as write_folder
 
 def cfg(root, wanted=('Male', 'Bangs'), **kw):
   c = common.attribute_data_config(tuple(wanted))
