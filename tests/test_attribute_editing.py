@@ -148,3 +148,11 @@ def test_attribute_targets_follow_the_official_rules():
   np.testing.assert_array_equal(attributes.change(source, ATTRS, 1), [[0, 1, 0, 1]])  # set
   np.testing.assert_array_equal(attributes.change(source, ATTRS, 3), [[0, 1, 0, 0]])
   np.testing.assert_array_equal(attributes.change(source, ATTRS, 1, 0.0), [[0, 0, 0, 1]])
+
+
+def test_evaluate_scores_every_edit(trained):
+  from tfi2i import evaluate  # pylint: disable=g-import-not-at-top
+  result = evaluate.evaluate(trained[0], split='test')
+  assert result['model'] == 'AttGAN' and result['num_inputs'] == 2  # data.test_count
+  assert result['samples_per_input'] == len(ATTRS) and result['num_samples'] == 2 * len(ATTRS)
+  assert result['realism']['num_fake'] == 2 * len(ATTRS)
