@@ -164,12 +164,19 @@ class TranslationModel(keras.Model):
     side = 2 * self.padding()[1]
     for endpoint in self.endpoints().values():
       size = endpoint.input_size or side
-      inputs = {}
-      for i in endpoint.inputs:
-        shape = [1 if d is None else d for d in i.full_shape()]
-        inputs[i.name] = (tf.ones(shape, i.dtype) if i.dtype.startswith('int')
-                          else tf.zeros(shape, i.dtype))
-      endpoint.fn(tf.zeros([1, size, size, self.input_channels]), **inputs)
+      endpoint.fn(tf.zeros([1, size, size, self.input_channels]),
+                  **self.placeholder_inputs(endpoint, 1))
+
+  @staticmethod
+  def placeholder_inputs(endpoint, batch_size):
+    """{input: zeros (ones for integers)} for an endpoint's declared inputs, per-image ones
+    for `batch_size` images: for building and timing."""
+    inputs = {}
+    for i in endpoint.inputs:
+      shape = [batch_size if d is None else d for d in i.full_shape()]
+      inputs[i.name] = (tf.ones(shape, i.dtype) if i.dtype.startswith('int')
+                        else tf.zeros(shape, i.dtype))
+    return inputs
 
   def sampler(self, samples, seed, batch_size):
     """How tfi2i.evaluate draws outputs: (fn(images [n, H, W, C], indices) -> float32
