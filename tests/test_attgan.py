@@ -106,11 +106,11 @@ def test_generator_inputs():
   source = tf.constant([[1, 0, 1]], tf.float32)
   target = tf.constant([[0, 0, 1]], tf.float32)
   # AttGAN: +-thres_int while training; the changed attribute at +-test_int at test time
-  np.testing.assert_allclose(attgan.train_input(source, target), [[-0.5, -0.5, 0.5]])
+  np.testing.assert_allclose(attgan.generator_input(source, target), [[-0.5, -0.5, 0.5]])
   np.testing.assert_allclose(attgan.test_input(source, target), [[-1.0, -0.5, 0.5]])
   # STGAN: the difference (b_ - a_), zero for the reconstruction
-  np.testing.assert_allclose(stgan.train_input(source, target), [[-1.0, 0.0, 0.0]])
-  np.testing.assert_allclose(stgan.train_input(source, source), [[0.0, 0.0, 0.0]])
+  np.testing.assert_allclose(stgan.generator_input(source, target), [[-1.0, 0.0, 0.0]])
+  np.testing.assert_allclose(stgan.generator_input(source, source), [[0.0, 0.0, 0.0]])
   np.testing.assert_allclose(stgan.test_input(source, target), [[-1.0, 0.0, 0.0]])
   x = tf.constant(np.random.default_rng(1).uniform(-1, 1, (1, 32, 32, 3)), tf.float32)
   # the source matters to STGAN's edit (the difference) and to AttGAN's (test_int)

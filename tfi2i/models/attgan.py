@@ -88,8 +88,8 @@ class AttGAN(AttributeEditor):
     """{0, 1} -> +-thres_int (train.py: (a * 2 - 1) * thres_int)."""
     return (tf.cast(labels, tf.float32) * 2.0 - 1.0) * self.thres_int
 
-  def train_input(self, source, target):
-    """What the generator reads to give `target` while training."""
+  def generator_input(self, source, target):
+    """The target attributes scaled (train.py: b_ = (b * 2 - 1) * thres_int)."""
     del source
     return self._scaled(target)
 
@@ -106,36 +106,18 @@ class AttGAN(AttributeEditor):
     return self.generator([images, self.test_input(source, target)], training=training)
 
   def train_step(self, batches):
-    disc, gen = self.discriminator, self.generator
-    d_vars = disc.trainable_variables
-    d_logs = []
-    for batch in batches[:-1]:  # the n_d critic steps
-      x, source = batch['image'], batch['attributes']
-      target = self.sample_targets(source, self.d_optimizer.iterations)
-      fake = tf.stop_gradient(gen([x, self.train_input(source, target)], training=True))
-      with tf.GradientTape() as tape:
-        real_scores, real_logits = disc(x, training=True)
-        fake_scores, _ = disc(fake, training=True)
-        terms = {
-            'disc_real': losses.gan_loss(real_scores, True, 'wgangp'),
-            'disc_fake': losses.gan_loss(fake_scores, False, 'wgangp'),
-            'disc_att': self.lambda_d_att * attribute_loss(real_logits, source),
-            'disc_gp': losses.gradient_penalty(
-                disc, x, fake, self.lambda_gp,
-                seed=self.stateless_seed(1, self.d_optimizer.iterations)),
-            'disc_cam': self.discriminator_cam_term(x, fake, source, target),
-        }
-        d_total = average_loss(tf.add_n(list(terms.values())))
-      self.apply_gradients(self.d_optimizer, tape, d_total, d_vars)
-      d_logs.append({**{k: average_loss(v) for k, v in terms.items()}, 'disc_total': d_total})
+    class_loss = lambda logits, labels: self.lambda_d_att * attribute_loss(logits, labels)
+    critic_logs = [self.critic_step(batch, 'disc_att', class_loss)[0]
+                   for batch in batches[:-1]]  # the n_d critic steps
 
     batch = batches[-1]  # the generator step, on a batch of its own
+    gen = self.generator
     x, source = batch['image'], batch['attributes']
     target = self.sample_targets(source, self.g_optimizer.iterations, tag=1)
     with tf.GradientTape() as tape:
-      fake = gen([x, self.train_input(source, target)], training=True)
-      reconstructed = gen([x, self.train_input(source, source)], training=True)
-      fake_scores, fake_logits = disc(fake, training=True)
+      fake = gen([x, self.generator_input(source, target)], training=True)
+      reconstructed = gen([x, self.generator_input(source, source)], training=True)
+      fake_scores, fake_logits = self.discriminator(fake, training=True)
       g_terms = {
           'gen_gan': losses.generator_loss(fake_scores, 'wgangp'),
           'gen_att': self.lambda_g_att * attribute_loss(fake_logits, target),
@@ -143,17 +125,11 @@ class AttGAN(AttributeEditor):
       }
       if self.cam_on_generator:
         # eq. 5's x_rec: the edit translated back (the reconstruction above is G(x, a))
-        back = gen([fake, self.train_input(target, source)], training=True)
+        back = gen([fake, self.generator_input(target, source)], training=True)
         g_terms['gen_cam'] = self.generator_cam_term(tape, x, fake, back, source, target)
       g_total = average_loss(tf.add_n(list(g_terms.values())))
     self.apply_gradients(self.g_optimizer, tape, g_total, gen.trainable_variables)
-
-    logs = {k: tf.add_n([d[k] for d in d_logs]) / len(d_logs) for k in d_logs[0]}
-    if not self.cam_on_discriminator:
-      del logs['disc_cam']
-    logs.update({k: average_loss(v) for k, v in g_terms.items()})
-    logs['gen_total'] = g_total
-    return logs
+    return self.step_logs(critic_logs, g_terms, g_total)
 
   def endpoints(self):
     return self.editor_endpoints()
@@ -206,7 +182,7 @@ class STGAN(AttGAN):
     return nets.stgan_generator(self.n_attributes, a['dim'], a['n_layers'],
                                 a['shortcut_layers'], a['inject_layers'], **self._stu)
 
-  def train_input(self, source, target):
+  def generator_input(self, source, target):
     return self._scaled(target) - self._scaled(source)
 
   def test_input(self, source, target):

@@ -13,8 +13,10 @@ import tensorflow as tf
 
 from tfi2i import endpoints as ep
 from tfi2i import gradcam
+from tfi2i import losses
 from tfi2i.data.attributes import HAIR_COLOURS
 from tfi2i.data.attributes import PAPER_ATTRIBUTES
+from tfi2i.models.base import average_loss
 from tfi2i.models.base import require_training_size
 from tfi2i.models.base import TranslationModel
 
@@ -112,21 +114,61 @@ class AttributeEditor(TranslationModel):
         original, generated, source, target, self.cam_normalize, self.cam_clip_sum)
 
   def discriminator_cam_term(self, original, generated, source, target):
-    """Eq. 6 per example (zeros when cam.apply_to leaves the discriminator out)."""
-    if not self.cam_on_discriminator:
-      return tf.zeros([tf.shape(original)[0]])
+    """Eq. 6 per example (the caller adds it when cam.apply_to names the discriminator)."""
     mask = self.cam_mask(original, generated, source, target)
     return gradcam.discriminator_cam_loss(original, generated, mask, self.cam_weight)
 
   def generator_cam_term(self, tape, original, generated, reconstructed, source, target):
-    """Eq. 5's added term per example (zeros when cam.apply_to leaves the generator out);
-    the mask is computed off `tape` (held constant)."""
-    if not self.cam_on_generator:
-      return tf.zeros([tf.shape(original)[0]])
+    """Eq. 5's added term per example (the caller adds it when cam.apply_to names the
+    generator); the mask is computed off `tape` (held constant)."""
     with tape.stop_recording():
       mask = tf.stop_gradient(self.cam_mask(original, tf.stop_gradient(generated), source,
                                             target))
     return gradcam.generator_cam_loss(original, generated, reconstructed, mask, self.cam_weight)
+
+  # -- the training step's shared parts -----------------------------------------------------
+
+  def generator_input(self, source, target):
+    """The attributes the generator reads to give `target` while training (StarGAN: the
+    target labels; AttGAN and STGAN scale them)."""
+    del source
+    return tf.cast(target, tf.float32)
+
+  def critic_step(self, batch, class_key, class_loss):
+    """One critic update on `batch`, as all three official codes: -mean D(x) + mean
+    D(G(x, t)) on the detached fake, the gradient penalty (lambda_gp), `class_loss(logits,
+    source)` (already weighted) of the classifier on the real images, logged as
+    `class_key`, and eq. 6 when cam.apply_to names the discriminator. Targets t: the
+    batch's labels permuted. Returns (logs, target)."""
+    disc = self.discriminator
+    x, source = batch['image'], batch['attributes']
+    target = self.sample_targets(source, self.d_optimizer.iterations)
+    fake = tf.stop_gradient(
+        self.generator([x, self.generator_input(source, target)], training=True))
+    with tf.GradientTape() as tape:
+      real_scores, real_logits = disc(x, training=True)
+      fake_scores, _ = disc(fake, training=True)
+      terms = {
+          'disc_real': losses.gan_loss(real_scores, True, 'wgangp'),  # -mean D(x)
+          'disc_fake': losses.gan_loss(fake_scores, False, 'wgangp'),  # mean D(fake)
+          class_key: class_loss(real_logits, source),
+          'disc_gp': losses.gradient_penalty(
+              disc, x, fake, self.lambda_gp,
+              seed=self.stateless_seed(1, self.d_optimizer.iterations)),
+      }
+      if self.cam_on_discriminator:
+        terms['disc_cam'] = self.discriminator_cam_term(x, fake, source, target)
+      d_total = average_loss(tf.add_n(list(terms.values())))
+    self.apply_gradients(self.d_optimizer, tape, d_total, disc.trainable_variables)
+    return {**{k: average_loss(v) for k, v in terms.items()}, 'disc_total': d_total}, target
+
+  @staticmethod
+  def step_logs(critic_logs, g_terms, g_total):
+    """The step's logs: the critic's averaged over its updates, then the generator's."""
+    logs = {k: tf.add_n([d[k] for d in critic_logs]) / len(critic_logs) for k in critic_logs[0]}
+    logs.update({k: average_loss(v) for k, v in g_terms.items()})
+    logs['gen_total'] = g_total
+    return logs
 
   # -- inference ------------------------------------------------------------------------------
 

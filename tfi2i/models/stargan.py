@@ -74,51 +74,30 @@ class StarGAN(AttributeEditor):
 
   def train_step(self, batches):
     batches = batches if isinstance(batches, tuple) else (batches,)
-    disc, gen = self.discriminator, self.generator
-    d_vars = disc.trainable_variables
-    d_logs = []
+    class_loss = lambda logits, labels: self.lambda_cls * classification_loss(logits, labels)
+    critic_logs = []
     for batch in batches:
-      x, source = batch['image'], batch['attributes']
-      target = self.sample_targets(source, self.d_optimizer.iterations)
-      fake = tf.stop_gradient(gen([x, target], training=True))  # x_fake.detach()
-      with tf.GradientTape() as tape:
-        real_scores, real_logits = disc(x, training=True)
-        fake_scores, _ = disc(fake, training=True)
-        terms = {
-            'disc_real': losses.gan_loss(real_scores, True, 'wgangp'),  # -mean(out_src)
-            'disc_fake': losses.gan_loss(fake_scores, False, 'wgangp'),  # mean(out_src)
-            'disc_cls': self.lambda_cls * classification_loss(real_logits, source),
-            'disc_gp': losses.gradient_penalty(
-                disc, x, fake, self.lambda_gp,
-                seed=self.stateless_seed(1, self.d_optimizer.iterations)),
-            'disc_cam': self.discriminator_cam_term(x, fake, source, target),
-        }
-        d_total = average_loss(tf.add_n(list(terms.values())))
-      self.apply_gradients(self.d_optimizer, tape, d_total, d_vars)
-      d_logs.append({**{k: average_loss(v) for k, v in terms.items()}, 'disc_total': d_total})
+      logs, target = self.critic_step(batch, 'disc_cls', class_loss)
+      critic_logs.append(logs)
 
     # the generator step: the last batch, its targets, the updated critic
+    gen = self.generator
+    x, source = batch['image'], batch['attributes']
     with tf.GradientTape() as tape:
       fake = gen([x, target], training=True)
-      fake_scores, fake_logits = disc(fake, training=True)
+      fake_scores, fake_logits = self.discriminator(fake, training=True)
       reconstructed = gen([fake, source], training=True)
       g_terms = {
           'gen_gan': losses.generator_loss(fake_scores, 'wgangp'),  # -mean(out_src)
-          'gen_cls': self.lambda_cls * classification_loss(fake_logits, target),
+          'gen_cls': class_loss(fake_logits, target),
           'gen_rec': self.lambda_rec * losses.l1_loss(x, reconstructed),
-          'gen_cam': self.generator_cam_term(tape, x, fake, reconstructed, source, target),
       }
+      if self.cam_on_generator:
+        g_terms['gen_cam'] = self.generator_cam_term(tape, x, fake, reconstructed, source,
+                                                     target)
       g_total = average_loss(tf.add_n(list(g_terms.values())))
     self.apply_gradients(self.g_optimizer, tape, g_total, gen.trainable_variables)
-
-    logs = {k: tf.add_n([d[k] for d in d_logs]) / len(d_logs) for k in d_logs[0]}
-    logs.update({k: average_loss(v) for k, v in g_terms.items()})
-    logs['gen_total'] = g_total
-    if not self.cam_on_discriminator:
-      del logs['disc_cam']
-    if not self.cam_on_generator:
-      del logs['gen_cam']
-    return logs
+    return self.step_logs(critic_logs, g_terms, g_total)
 
   def endpoints(self):
     return self.editor_endpoints()
