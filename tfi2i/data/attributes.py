@@ -131,21 +131,32 @@ class AttributeData:
   attr_file: str
 
 
-def change(source, names, index, value=None):
-  """Attribute vectors ({0, 1}, [n, k], NumPy) with attribute `index` set to `value`, as the
-  official test-time targets: value None is StarGAN's create_labels (a hair colour is set,
-  any other attribute flipped); setting a hair colour clears the other hair colours
-  (create_labels; AttGAN / STGAN check_attribute_conflict). The rest are kept."""
-  out = np.array(source, np.float32, copy=True)
-  if value is None:
-    value = 1.0 if names[index] in HAIR_COLOURS else None
-  new = (1.0 - out[:, index]) if value is None else np.full(len(out), float(value), np.float32)
-  out[:, index] = new
-  if names[index] in HAIR_COLOURS:
+def change_rule(names, index, value=None):
+  """(scale, offset), float32 [k] each: the target of changing attribute `index` is
+  source * scale + offset, as the official test-time targets: value None is StarGAN's
+  create_labels (a hair colour is set, any other attribute flipped); setting a hair colour
+  clears the other hair colours (create_labels; AttGAN / STGAN check_attribute_conflict);
+  the rest are kept. One rule for the NumPy targets (`change`) and the models' in-graph
+  ones (AttributeEditor.flipped)."""
+  names = list(names)
+  scale, offset = np.ones(len(names), np.float32), np.zeros(len(names), np.float32)
+  if value is None and names[index] not in HAIR_COLOURS:
+    scale[index], offset[index] = -1.0, 1.0  # flipped
+    return scale, offset
+  value = 1.0 if value is None else float(value)
+  scale[index], offset[index] = 0.0, value
+  if names[index] in HAIR_COLOURS and value > 0:
     for j, name in enumerate(names):
       if j != index and name in HAIR_COLOURS:
-        out[:, j] = np.where(new > 0, 0.0, out[:, j])
-  return out
+        scale[j] = 0.0
+  return scale, offset
+
+
+def change(source, names, index, value=None):
+  """Attribute vectors ({0, 1}, [n, k], NumPy) with attribute `index` changed by
+  change_rule."""
+  scale, offset = change_rule(names, index, value)
+  return np.asarray(source, np.float32) * scale + offset
 
 
 def _cfg(data_cfg, key, default=''):

@@ -14,7 +14,7 @@ import tensorflow as tf
 from tfi2i import endpoints as ep
 from tfi2i import gradcam
 from tfi2i import losses
-from tfi2i.data.attributes import HAIR_COLOURS
+from tfi2i.data.attributes import change_rule
 from tfi2i.data.attributes import PAPER_ATTRIBUTES
 from tfi2i.models.base import average_loss
 from tfi2i.models.base import require_training_size
@@ -92,16 +92,11 @@ class AttributeEditor(TranslationModel):
     return tf.gather(source, order)
 
   def flipped(self, source, index):
-    """The test-time target with attribute `index` changed (StarGAN create_labels,
-    AttGAN / STGAN check_attribute_conflict): a hair colour is set and the other hair
-    colours cleared; any other attribute is flipped; the rest are kept."""
-    name = self.attributes[index]
-    source = tf.cast(source, tf.float32)
-    column = tf.one_hot(index, self.n_attributes)
-    if name in HAIR_COLOURS:
-      others = tf.constant([a in HAIR_COLOURS and a != name for a in self.attributes], tf.float32)
-      return tf.maximum(source * (1.0 - others), column)
-    return source * (1.0 - column) + (1.0 - source) * column
+    """The test-time target with attribute `index` changed (data.attributes.change_rule:
+    a hair colour is set and the other hair colours cleared; any other attribute is
+    flipped; the rest are kept)."""
+    scale, offset = change_rule(self.attributes, index)
+    return tf.cast(source, tf.float32) * scale + offset
 
   # -- Grad-CAM -----------------------------------------------------------------------------
 
