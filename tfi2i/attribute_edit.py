@@ -18,7 +18,6 @@ each input.
 import json
 import os
 
-from absl import logging
 import numpy as np
 
 from tfi2i import endpoints as ep
@@ -105,19 +104,9 @@ def edit(model_dir, inputs, output_dir: str, attrs: str | None = None, each: boo
     raise ValueError(f'--mask: {model.description} has no signature with the edit\'s mask')
   if mask:
     sig = mask_sig
-  paths = translate_lib.list_inputs(inputs) if isinstance(inputs, (str, os.PathLike)) else [
-      str(p) for p in inputs]
-  if not paths:
-    raise ValueError('no input images given')
-  output_dir = os.path.abspath(os.path.expanduser(str(output_dir)))
+  paths, output_dir = translate_lib.input_paths(inputs, output_dir)
   stems = translate_lib.output_names(paths)
-  failures, loaded = {}, []
-  for i, p in enumerate(paths):
-    try:
-      loaded.append((i, p, image_io.load_image(p)))
-    except image_io.DataError as e:
-      failures[i] = str(e)
-      logging.error('%s', e)
+  loaded, failures = translate_lib.load_inputs(paths)
 
   def run(items):
     pixels = np.stack([image for _, _, image in items])
@@ -128,17 +117,7 @@ def edit(model_dir, inputs, output_dir: str, attrs: str | None = None, each: boo
 
   written, found = {}, {}
   for batch in translate_lib._batches(loaded, batch_size):  # pylint: disable=protected-access
-    try:
-      results = [(batch, run(batch))]
-    except translate_lib.ModelCallError:
-      results = []  # one by one, so that the error names the file
-      for item in batch:
-        try:
-          results.append(([item], run([item])))
-        except translate_lib.ModelCallError as e:
-          failures[item[0]] = f'cannot edit {item[1]}: {e}'
-          logging.error('%s', failures[item[0]])
-    for items, (probs, outputs) in results:
+    for items, (probs, outputs) in translate_lib.run_batch(batch, run, failures, 'edit'):
       for j, (i, _, image) in enumerate(items):
         rel = {translate_lib.INPUTS_DIR: os.path.join(translate_lib.INPUTS_DIR,
                                                       stems[i] + '.png')}

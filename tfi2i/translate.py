@@ -363,6 +363,50 @@ def write_gallery(path: str, rows, header=None, title: str = 'tfi2i translations
   return path
 
 
+def input_paths(inputs, output_dir: str) -> tuple[list[str], str]:
+  """(image paths, absolute output folder) of --input / --output: a file, a folder or a
+  list of files; ValueError for none or for an output folder that would overwrite them."""
+  paths = list_inputs(inputs) if isinstance(inputs, (str, os.PathLike)) else [
+      str(p) for p in inputs]
+  if not paths:
+    raise ValueError('no input images given')
+  output_dir = os.path.abspath(os.path.expanduser(str(output_dir)))
+  for p in paths:
+    if os.path.dirname(os.path.abspath(p)) in (output_dir, os.path.join(output_dir, INPUTS_DIR)):
+      raise ValueError(f'--output {output_dir} would overwrite the inputs in it; '
+                       'choose another output folder')
+  return paths, output_dir
+
+
+def load_inputs(paths) -> tuple[list, dict]:
+  """([(index, path, uint8 image)] of the readable files, {index: message} of the others)."""
+  failures, loaded = {}, []
+  for i, p in enumerate(paths):
+    try:
+      loaded.append((i, p, image_io.load_image(p)))
+    except image_io.DataError as e:
+      failures[i] = str(e)
+      logging.error('%s', e)
+  return loaded, failures
+
+
+def run_batch(batch, run, failures, verb):
+  """[(items, run(items))] for one batch of (index, path, image) items: a batch the model
+  refuses (ModelCallError) is run again one image at a time, so that the error names the
+  file; a refused image goes into `failures` ('cannot <verb> <path>: ...')."""
+  try:
+    return [(batch, run(batch))]
+  except ModelCallError:
+    results = []
+    for item in batch:
+      try:
+        results.append(([item], run([item])))
+      except ModelCallError as e:
+        failures[item[0]] = f'cannot {verb} {item[1]}: {e}'
+        logging.error('%s', failures[item[0]])
+    return results
+
+
 def _size(image):
   return f'{image.shape[1]}x{image.shape[0]}'
 
@@ -434,15 +478,7 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
   """
   if batch_size < 1:
     raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-  paths = list_inputs(inputs) if isinstance(inputs, (str, os.PathLike)) else [
-      str(p) for p in inputs]
-  if not paths:
-    raise ValueError('no input images given')
-  output_dir = os.path.abspath(os.path.expanduser(str(output_dir)))
-  for p in paths:
-    if os.path.dirname(os.path.abspath(p)) in (output_dir, os.path.join(output_dir, INPUTS_DIR)):
-      raise ValueError(f'--output {output_dir} would overwrite the inputs in it; '
-                       'choose another output folder')
+  paths, output_dir = input_paths(inputs, output_dir)
   model = open_model(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
   signature_name, extra = _latent_inputs(model, direction, samples, seed, reference)
   _require_signature(model, signature_name)
@@ -455,27 +491,11 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
                      'no heatmap output')
   skip = set() if attention else heatmaps
 
-  failures, loaded = {}, []
-  for i, p in enumerate(paths):
-    try:
-      loaded.append((i, p, image_io.load_image(p)))
-    except image_io.DataError as e:
-      failures[i] = str(e)
-      logging.error('%s', e)
-
+  loaded, failures = load_inputs(paths)
   written = {}  # index -> {key: relative path}
+  run = lambda items: _run(model, signature_name, items, extra, given, skip)
   for batch in _batches(loaded, batch_size):
-    try:
-      results = [(batch, _run(model, signature_name, batch, extra, given, skip))]
-    except ModelCallError:
-      results = []  # retry one by one, so that the error names the file
-      for item in batch:
-        try:
-          results.append(([item], _run(model, signature_name, [item], extra, given, skip)))
-        except ModelCallError as e:
-          failures[item[0]] = f'cannot translate {item[1]}: {e}'
-          logging.error('%s', failures[item[0]])
-    for items, outputs in results:
+    for items, outputs in run_batch(batch, run, failures, 'translate'):
       for j, (i, _, image) in enumerate(items):
         rel = {INPUTS_DIR: os.path.join(INPUTS_DIR, names[i] + '.png')}
         image_io.save_png(os.path.join(output_dir, rel[INPUTS_DIR]), image)
