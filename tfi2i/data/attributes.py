@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from tfi2i.data import images
 from tfi2i.data import pipelines
+from tfi2i.data import sources
 from tfi2i.data import transforms
 from tfi2i.data.images import DataError
 
@@ -321,13 +322,7 @@ def attribute_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int =
   float32 [batch, k] in {0, 1}} (k = len(data.attributes)); batch k here is batch
   start_step + k of the stream from step 0."""
   pipelines.check_args(batch_size, start_step)
-  source = _cfg(data_cfg, 'source', 'folder')
-  if source == 'folder':
-    build = _folder_dataset
-  elif source == 'tfds':
-    build = _tfds_dataset
-  else:
-    raise DataError(f"unknown data.source {source!r}; one of ('folder', 'tfds')")
+  build = sources.pick(data_cfg, _folder_dataset, _tfds_dataset)
   ds, n, desc, identity = build(data_cfg, int(batch_size), int(seed), int(start_step), split)
   info = pipelines.DatasetInfo(n_a=n, n_b=0, epoch_size=n,
                                steps_per_epoch=math.ceil(n / int(batch_size)), source=desc,

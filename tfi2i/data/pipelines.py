@@ -164,13 +164,7 @@ def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 
     split: 'train' / 'test' (default data_cfg.split).
   """
   check_args(batch_size, start_step)
-  source = getattr(data_cfg, 'source', 'folder')
-  if source == 'folder':
-    build = _folder_dataset
-  elif source == 'tfds':
-    build = _tfds_dataset
-  else:
-    raise DataError(f'unknown data.source {source!r}; one of {sources.SOURCES}')
+  build = sources.pick(data_cfg, _folder_dataset, _tfds_dataset)
   ds, n_a, n_b, desc, identity = build(data_cfg, int(batch_size), int(seed), int(start_step),
                                        split)
   epoch_size = max(n_a, n_b)

@@ -12,6 +12,14 @@ def _cfg(data_cfg, key, default=''):
   return default if value is None else value
 
 
+def pick(data_cfg, folder, tfds):
+  """`folder` or `tfds` by the recipe's data.source (default 'folder'); DataError otherwise."""
+  source = _cfg(data_cfg, 'source', 'folder') or 'folder'
+  if source not in SOURCES:
+    raise DataError(f'unknown data.source {source!r}; one of {SOURCES}')
+  return folder if source == 'folder' else tfds
+
+
 def domain_folders(data_cfg, split=None) -> tuple[str, str]:
   """(folder A, folder B): dir_a / dir_b when set, else ROOT/{split}A, ROOT/{split}B."""
   split = split or _cfg(data_cfg, 'split', 'train')
