@@ -136,6 +136,8 @@ def test_tfds_celeb_a_with_mock_data():
     with pytest.raises(data.DataError, match='TFDS dataset celeb_a has no attribute Hat'):
       attributes.attribute_dataset(c, batch_size=2, seed=0)
   assert info.epoch_size == 6 and 'celeb_a train' in info.source
+  # a static size (the editors check it before training), as for folders
+  assert ds.element_spec['image'].shape == (2, 32, 32, 3)
   assert run[0]['image'].shape == (2, 32, 32, 3) and run[0]['attributes'].shape == (2, 3)
   assert set(np.unique(np.concatenate([b['attributes'] for b in run]))) <= {0.0, 1.0}
   np.testing.assert_array_equal(resumed['image'], run[2]['image'])

@@ -22,6 +22,8 @@ from tfi2i.data import images
 
 PREPROCESS_MODES = ('resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop',
                     'none', 'center_crop_and_resize')
+# the modes whose every output is crop_size x crop_size
+SQUARE_CROP_MODES = ('resize_and_crop', 'crop', 'scale_width_and_crop', 'center_crop_and_resize')
 _MAKE_POWER_2_BASE = 4  # official __make_power_2(img, base=4)
 
 
@@ -103,7 +105,7 @@ def _power_2_size(h, w):
 def output_size(h: int, w: int, cfg) -> tuple[int, int]:
   """(H, W) that get_transform(cfg, batch_size=1) gives for an h x w image."""
   mode, load, crop = _check_cfg(cfg)
-  if mode in ('resize_and_crop', 'crop', 'scale_width_and_crop', 'center_crop_and_resize'):
+  if mode in SQUARE_CROP_MODES:
     return crop, crop
   if mode == 'scale_width':
     h, w = _scale_width_size(h, w, load, crop)
@@ -220,7 +222,7 @@ def get_transform(cfg, batch_size: int = 1,
                       len(tiny), len(sizes), name or 'the data', TINY_FACTOR, crop,
                       *tiny[0], TINY_FACTOR)
   uniform = out_sizes is not None and len(out_sizes) == 1
-  static = [crop, crop] if mode.endswith('crop') else (list(out_sizes[0]) if uniform else None)
+  static = [crop, crop] if mode in SQUARE_CROP_MODES else (list(out_sizes[0]) if uniform else None)
   center = False
   if mode == 'scale_width' and batch_size > 1 and not uniform:
     center, static = True, [crop, crop]
