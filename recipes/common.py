@@ -52,6 +52,9 @@ def attribute_data_config(attributes_ref) -> ml_collections.ConfigDict:
   d.attributes = attributes_ref
   d.attr_file = ''  # default ROOT/list_attr_celeba.txt
   d.images_dir = ''  # default ROOT/img_align_celeba, or ROOT when that does not exist
+  # Region masks for masked PSNR (tfi2i.evaluate): MASKS/<Attribute>/<image>; default
+  # ROOT/masks when it exists.
+  d.masks_dir = ''
   # StarGAN's split (data_loader.py): rows shuffled by random.Random(1234), the first
   # test_count held out. (StarGAN's `(i+1) < 2000` holds out 1999; paper 001: 2,000.)
   d.test_count = 2000

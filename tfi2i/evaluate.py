@@ -54,6 +54,23 @@ Scores (images in [-1, 1]; see tfi2i.metrics for every definition):
              ignores z, 0 for gray outputs), 'all_modes_fraction' = inputs whose samples hit
              every mode, 'matched' = samples that are some mode, 'histogram' = fraction of
              samples per mode (0 = the ground truth's own hue), 'gain' = mean chroma gain.
+  attribute_edits  attribute editors (StarGAN, AttGAN, STGAN) on attribute data: the K = k
+             outputs of an input are its k edits, edit j changing attribute j from the
+             labels of the attribute file (data.attributes.change: a hair colour set, any
+             other attribute flipped). Per attribute and their mean:
+               accuracy     with --classifier (tfi2i.attribute_classifier): the fraction of
+                            edits whose attribute j the classifier reads as the target
+                            value; the classifier's own accuracy on the real inputs is
+                            reported next to it ('real_accuracy');
+               l1, psnr     of each edit to its input (how much of the image is kept);
+               masked_psnr  PSNR of edit j to its input over the pixels outside attribute
+                            j's region, for the attributes with masks (data.masks_dir,
+                            default ROOT/masks/<Attribute>/<image>; nonzero = the region an
+                            edit may change): paper 001 Table 2's protocol. A pixel counts
+                            as outside when the preprocessed mask is 0 there (under half a
+                            level), so a border pixel partly in the region is left out.
+             Realism (FID/KID) scores all edits against the real test images, as paper 001
+             Table 1 (small N biases FID upwards).
 Everything is streamed: only per-input scores and pooled features ([N*K, D]) are kept.
 
 Output: the dict of `evaluate` as JSON, printed and written to --output (default
@@ -75,10 +92,12 @@ import numpy as np
 import tensorflow as tf
 
 import tfi2i
+from tfi2i import attribute_classifier
 from tfi2i import cli as cli_lib
 from tfi2i import metrics
 from tfi2i import data as data_lib
 from tfi2i import workdir as workdir_lib
+from tfi2i.data import attributes as attributes_lib
 from tfi2i.data import demo_multimodal
 from tfi2i.data import images
 from tfi2i.data import transforms
@@ -230,6 +249,85 @@ class _HueModes:
     }
 
 
+def mask_region(path: str, transform) -> np.ndarray:
+  """float [H, W] in [0, 1]: a region mask (nonzero = the region) through the recipe's
+  preprocessing (so it lines up with the image)."""
+  return (transform(images.load_image(path))[..., 0] + 1.0) / 2.0
+
+
+class _AttributeEdits:
+  """Scores of the edits of attribute data (K = k edits per input, edit j changes attribute
+  j as data.attributes.change does): attribute accuracy by a classifier, preservation (L1
+  and PSNR of each edit to its input) and masked PSNR over the pixels outside attribute j's
+  region mask (paper 001 Table 2)."""
+
+  def __init__(self, data: EvalData, classifier, transform):
+    self.names, self.labels, self.masks = tuple(data.attribute_names), data.attributes, data.masks
+    self.classifier, self.transform = classifier, transform
+    k = len(self.names)
+    self.per = {key: [[] for _ in range(k)] for key in ('correct', 'l1', 'psnr', 'masked')}
+    self.real_pred, self.real_labels, self.empty = [], [], [0] * k
+
+  def add(self, indices, a, out):
+    """a [n, H, W, 3] the inputs (data indices `indices`), out [n, k, H, W, 3] their edits."""
+    labels = self.labels[indices]
+    if out.shape[1] != len(self.names):
+      raise ValueError(f'{out.shape[1]} edits per input for {len(self.names)} attributes')
+    for j, name in enumerate(self.names):
+      edit = out[:, j]
+      self.per['l1'][j].append(metrics.l1(edit, a))
+      self.per['psnr'][j].append(metrics.psnr(edit, a))
+      if self.classifier is not None:
+        target = attributes_lib.change(labels, self.names, j)[:, j]
+        self.per['correct'][j].append(self.classifier.predict(edit)[:, j] == target)
+      paths = self.masks.get(name)
+      for row, i in enumerate(indices):
+        path = paths[i] if paths else None
+        if path is None:
+          continue
+        region = mask_region(path, self.transform)
+        if region.shape != a.shape[1:3]:
+          raise DataError(f'{path}: the mask comes out {region.shape} after preprocessing, '
+                          f'its image {a.shape[1:3]}: a mask must have its image\'s size')
+        keep = region < 0.5 / 255  # outside the region, border pixels count as inside
+        if not keep.any():
+          self.empty[j] += 1
+          continue
+        self.per['masked'][j].append(metrics.masked_psnr(edit[row:row + 1], a[row:row + 1],
+                                                         keep[None])[0])
+    if self.classifier is not None:
+      self.real_pred.append(self.classifier.predict(a))
+      self.real_labels.append(labels)
+
+  def scores(self):
+    mean = lambda parts: float(np.mean(np.concatenate(parts))) if parts else None
+    per = {}
+    for j, name in enumerate(self.names):
+      per[name] = {'accuracy': mean(self.per['correct'][j]), 'l1': mean(self.per['l1'][j]),
+                   'psnr': mean(self.per['psnr'][j])}
+      if name in self.masks:
+        values = self.per['masked'][j]
+        per[name].update(masked_psnr=float(np.mean(values)) if values else None,
+                         masked_images=len(values), masks_all_region=self.empty[j])
+    average = lambda key: (float(np.mean([v[key] for v in per.values()
+                                           if v.get(key) is not None]))
+                           if any(v.get(key) is not None for v in per.values()) else None)
+    result = {
+        'source_attributes': 'the labels of the attribute file',
+        'per_attribute': per,
+        'mean': {key: average(key) for key in ('accuracy', 'l1', 'psnr', 'masked_psnr')},
+        'classifier': None,
+        'masked_attributes': sorted(self.masks),
+    }
+    if self.classifier is not None:
+      real = np.mean(np.concatenate(self.real_pred) == np.concatenate(self.real_labels), axis=0)
+      result['classifier'] = {
+          'name': self.classifier.name, 'path': self.classifier.path,
+          'real_accuracy': {**{n: float(v) for n, v in zip(self.names, real)},
+                            'mean': float(np.mean(real))}}
+    return result
+
+
 def _realism(fake, real, extractor):
   if fake is None or real is None or len(fake) < 2 or len(real) < 2:
     return None  # FID/KID need at least two images on each side
@@ -285,7 +383,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
              max_inputs: Optional[int] = None, features: str = 'random',
              features_weights: Optional[str] = None, seed: int = DEFAULT_SEED,
              batch_size: int = DEFAULT_BATCH_SIZE, hue_modes: int = 0,
-             extractor=None) -> dict:
+             extractor=None, classifier: Optional[str] = None) -> dict:
   """Scores the newest checkpoint of `workdir` on `split` (see the module docstring).
 
   Args:
@@ -302,6 +400,8 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
     hue_modes: n > 0 adds 'hue_modes', the mode coverage of the multimodal demo task
       (tfi2i.data.demo_multimodal) with n valid hues; 0 = off (other data sets).
     extractor: a ready `metrics.FeatureExtractor`, overriding features.
+    classifier: attribute data only: a classifier file (tfi2i.attribute_classifier) for
+      attribute accuracy; None = no accuracy.
 
   Returns:
     {'workdir', 'checkpoint', 'step', 'model', 'variant', 'split', 'data', 'preprocess',
@@ -312,7 +412,10 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
      'realism': {'fid', 'kid', 'kid_std', 'extractor', 'num_fake', 'num_real'} or None,
      'colourfulness': {'samples', 'real', 'inputs'},
      'input_as_output': {'fidelity', 'realism'},
-     'hue_modes' (with hue_modes > 0 and a ground truth), 'seconds', 'tfi2i'}.
+     'hue_modes' (with hue_modes > 0 and a ground truth),
+     'attribute_edits' (attribute data: {'per_attribute': {name: {'accuracy', 'l1', 'psnr'
+       (, 'masked_psnr', 'masked_images', 'masks_all_region')}}, 'mean', 'classifier':
+       {'name', 'path', 'real_accuracy'} or None, ...}), 'seconds', 'tfi2i'}.
   """
   start = time.time()
   if int(samples) < 1:
@@ -330,6 +433,14 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
                  type(model).__name__, samples)
   transform = eval_transform(config.data)
   multiple = model.padding()[0]
+  edits = None
+  if data.attributes is not None:
+    loaded = (attribute_classifier.load(classifier, data.attribute_names)
+              if classifier else None)
+    edits = _AttributeEdits(data, loaded, transform)
+  elif classifier:
+    raise ValueError('--classifier scores attribute edits; the data of '
+                     f'{workdir} has no attributes')
 
   fidelity, baseline = _Fidelity(extractor), _Fidelity(None)
   modes = _HueModes(hue_modes) if hue_modes else None
@@ -339,7 +450,11 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
   per_chunk = max(1, batch_size // k)
   done = 0
   for indices, a, b in _chunks(data, count, per_chunk, transform, multiple):
-    out = sample(a, indices)  # [n, K, H, W, 3]
+    if edits is not None:
+      out = sample(a, indices, attributes=data.attributes[indices])  # [n, K, H, W, 3]
+      edits.add(indices, a, out)
+    else:
+      out = sample(a, indices)  # [n, K, H, W, 3]
     fake_feats.append(extractor(out.reshape((-1,) + out.shape[2:])))
     input_feats.append(extractor(a))
     colour['samples'].append(colourfulness(out.reshape((-1,) + out.shape[2:])))
@@ -394,6 +509,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
       'input_as_output': {'fidelity': baseline.scores(multiple=False),
                           'realism': _realism(inputs, real, extractor)},
       **({'hue_modes': modes.scores()} if modes is not None else {}),
+      **({'attribute_edits': edits.scores()} if edits is not None else {}),
       'seconds': round(time.time() - start, 2),
       'tfi2i': tfi2i.__version__,
   }
@@ -411,12 +527,12 @@ def cli(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
         max_inputs: Optional[int] = None, features: str = 'random',
         features_weights: Optional[str] = None, output: Optional[str] = None,
         seed: int = DEFAULT_SEED, batch_size: int = DEFAULT_BATCH_SIZE,
-        hue_modes: int = 0) -> int:
+        hue_modes: int = 0, classifier: Optional[str] = None) -> int:
   """The command line: evaluates, prints and writes the JSON; returns the exit status."""
   from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
   try:
     result = evaluate(workdir, split, samples, max_inputs, features, features_weights, seed,
-                      batch_size, hue_modes)
+                      batch_size, hue_modes, classifier=classifier)
   except (DataError, recipe_lib.RecipeError, FileNotFoundError, ValueError, RuntimeError,
           AssertionError) as e:
     print(f'evaluation of {workdir} failed: {e}', file=sys.stderr)
@@ -447,7 +563,10 @@ def _define_flags():
       batch_size=flags.DEFINE_integer('batch_size', DEFAULT_BATCH_SIZE,
                                       'Images per generator call.'),
       hue_modes=flags.DEFINE_integer('hue_modes', 0, 'On the multimodal demo data '
-                                     '(tfi2i.data.demo_multimodal): 3 adds mode coverage.'))
+                                     '(tfi2i.data.demo_multimodal): 3 adds mode coverage.'),
+      classifier=flags.DEFINE_string('classifier', None, 'Attribute editors: a classifier file '
+                                     '(python -m tfi2i.attribute_classifier, or your own '
+                                     'Keras model) for attribute accuracy.'))
 
 
 if __name__ == '__main__':

@@ -46,6 +46,7 @@ PAPER_ATTRIBUTES = ('Bald', 'Bangs', 'Black_Hair', 'Blond_Hair', 'Brown_Hair', '
 HAIR_COLOURS = ('Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Gray_Hair')
 ATTR_FILE = 'list_attr_celeba.txt'
 IMAGES_DIR = 'img_align_celeba'
+MASKS_DIR = 'masks'  # ROOT/masks/<Attribute>/<image>: the region an edit may change
 _LISTED = 10
 
 
@@ -227,6 +228,45 @@ def folder_split(data_cfg, split=None) -> AttributeData:
                     f'{n_test} held out for test)')
   return AttributeData([on_disk[files[i]] for i in chosen], labels[chosen],
                        tuple(_cfg(data_cfg, 'attributes', PAPER_ATTRIBUTES)), folder, attr_file)
+
+
+def masks_folder(data_cfg) -> str:
+  """data.masks_dir, or ROOT/masks when that exists; '' when there are no masks."""
+  folder = os.path.expanduser(str(_cfg(data_cfg, 'masks_dir')))
+  if folder:
+    if not os.path.isdir(folder):
+      raise DataError(f'data.masks_dir does not exist: {folder}')
+    return folder
+  root = os.path.expanduser(str(_cfg(data_cfg, 'root')))
+  nested = os.path.join(root, MASKS_DIR) if root else ''
+  return nested if nested and os.path.isdir(nested) else ''
+
+
+def mask_paths(data_cfg, data: AttributeData) -> dict:
+  """{attribute: [mask path or None per image of `data`]} for the attributes with a folder
+  MASKS/<attribute>/ (see masks_folder); a mask is MASKS/<attribute>/<the image's path below
+  the images folder>, or the same with the extension .png. A mask is an image whose nonzero
+  pixels are the attribute's region: what an edit of that attribute may change (paper 001
+  Table 2: the hair for a hair colour, the skin for Pale_Skin); masked PSNR
+  (tfi2i.evaluate) is PSNR over the other pixels. {} without masks."""
+  folder = masks_folder(data_cfg)
+  if not folder:
+    return {}
+  found = {}
+  for name in data.names:
+    sub = os.path.join(folder, name)
+    if not os.path.isdir(sub):
+      continue
+    paths = []
+    for p in data.paths:
+      rel = os.path.relpath(p, data.folder)
+      candidates = (os.path.join(sub, rel), os.path.join(sub, os.path.splitext(rel)[0] + '.png'))
+      paths.append(next((c for c in candidates if os.path.isfile(c)), None))
+    found[name] = paths
+  if not found:
+    logging.warning('%s has no folder named after an attribute (%s): no masked PSNR',
+                    folder, ', '.join(data.names))
+  return found
 
 
 def _folder_dataset(data_cfg, batch_size, seed, start_step, split):

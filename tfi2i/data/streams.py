@@ -50,6 +50,8 @@ class EvalData:
     description: where the data comes from.
     attributes: attribute data only: float32 [n, k] in {0, 1}, the inputs' attributes.
     attribute_names: their names (k).
+    masks: attribute data only: {attribute: [mask path or None per input]} for the
+      attributes with region masks (attributes.mask_paths); {} without.
   """
   names: list
   load: Callable
@@ -57,6 +59,7 @@ class EvalData:
   description: str
   attributes: Optional[object] = None
   attribute_names: tuple = ()
+  masks: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +149,8 @@ def _attribute_evaluation(data_cfg, split) -> EvalData:
   return EvalData([os.path.relpath(p, data.folder) for p in data.paths],
                   lambda i: (images.load_image(data.paths[i]), None), list(data.paths),
                   f'{data.folder} with {os.path.basename(data.attr_file)} '
-                  f'({len(data.paths)} {split} images)', data.labels, data.names)
+                  f'({len(data.paths)} {split} images)', data.labels, data.names,
+                  attributes.mask_paths(data_cfg, data))
 
 
 STREAMS = {

@@ -240,23 +240,28 @@ class AttributeEditor(TranslationModel):
 
   def sampler(self, samples, seed, batch_size):
     """How tfi2i.evaluate draws outputs: K = the number of attributes, the k-th output the
-    input with attribute k changed as flipped() does (the source attributes: the
-    discriminator's estimate, as the export's edit), so realism scores all the edits
-    against the real images (paper 001 Table 1: FID of the translations)."""
+    input with attribute k changed as flipped() does, so realism scores all the edits
+    against the real images (paper 001 Table 1: FID of the translations). The source
+    attributes are the data's labels when evaluate passes them (`attributes`, as the
+    official test code reads them from the attribute file), else the discriminator's
+    estimate (as the export's edit)."""
     del samples, seed
     k = self.n_attributes
 
     @tf.function(reduce_retracing=True)
-    def edits(x):
-      source = self.estimate_attributes(x)
+    def edits(x, source):
       return tf.stack([self.edit(x, source, self.flipped(source, j)) for j in range(k)], axis=1)
 
-    def sample(a, indices):
+    def sample(a, indices, attributes=None):
       del indices
-      out = [np.asarray(edits(tf.constant(a[s:s + batch_size])), np.float32)
-             for s in range(0, len(a), batch_size)]
+      out = []
+      for s in range(0, len(a), batch_size):
+        x = tf.constant(a[s:s + batch_size])
+        source = (self.estimate_attributes(x) if attributes is None
+                  else tf.constant(np.asarray(attributes[s:s + batch_size], np.float32)))
+        out.append(np.asarray(edits(x, source), np.float32))
       return np.concatenate(out)
 
     return sample, k, (f'{type(self).__name__}: {k} edits per input, each attribute changed '
-                       '(a hair colour set, others flipped), source attributes estimated by '
-                       'the discriminator')
+                       '(a hair colour set, others flipped) from the source attributes of '
+                       'the data file')

@@ -1,0 +1,37 @@
+"""StarGAN on the bundled attribute demo task (tfi2i.data.demo_attributes), sized for a
+2-core CPU: the CAM-consistency comparison of BUILD_NOTES.md (cam.apply_to none /
+generator / discriminator / both at one budget).
+
+  python -m tfi2i.data.demo_attributes --out=data/demo_attributes
+  python -m tfi2i.train --recipe=recipes/stargan_demo.py --recipe.cam.apply_to=both \
+      --workdir=runs/stargan_demo_both
+
+Same model, losses, optimiser and schedule policy as recipes/stargan.py (the official
+defaults), and the CAM loss at its defaults (lambda_CAM 5, ...): only the size and budget
+change. 32 px images (the 64 px tiles resized), generator and discriminator widths 32
+instead of 64, and d_repeat_num 4 so that the discriminator's last feature map is 2x2, as
+the official 6 blocks give at 128 px (Grad-CAM reads that map: a 1x1 map would give a
+constant mask).
+"""
+import ml_collections
+
+from recipes import stargan
+from tfi2i.data import demo_attributes
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = stargan.get_config()
+  c.model.attributes = demo_attributes.ATTRIBUTES
+  c.model.image_size = 32
+  c.model.g_conv_dim = 32
+  c.model.d_conv_dim = 32
+  c.model.d_repeat_num = 4  # 32 / 2^4 = 2x2, the official 128 / 2^6
+  c.data.root = 'data/demo_attributes'
+  c.data.load_size = 64  # the whole 64 px tile ...
+  c.data.crop_size = 32  # ... resized to 32
+  c.data.test_count = 64  # of 384 tiles
+  c.train.steps = 1500
+  c.train.log_every = 10
+  c.train.image_every = 250
+  c.train.checkpoint_every = 500
+  return c
