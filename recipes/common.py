@@ -89,6 +89,9 @@ def train_config() -> ml_collections.ConfigDict:
   # 'check': a resumed run refuses a recipe or image list that changes the run (the list of
   # differences is printed); 'ignore_changes' accepts them (tfi2i/training/resume.py)
   t.resume = 'check'
+  # '' resumes from the newest readable checkpoint; N or 'ckpt-N' from that checkpoint of
+  # the workdir instead: the newer ones are moved to checkpoints/superseded-<time>/ (kept)
+  t.resume_from = ''
   t.keep_checkpoints = 3
   t.export_at_end = True
   return t

@@ -243,3 +243,28 @@ def test_reference_classifier_learns_the_demo_attributes(tmp_path):
   model.fit(x, labels.astype(np.float32), batch_size=16, epochs=30, verbose=0)
   clf = attribute_classifier.Classifier(model, NAMES, NAMES)
   assert attribute_classifier.accuracy(clf.predict(x), labels).min() > 0.9
+
+
+def test_ablation_table_lists_each_run(tmp_path):
+  from tfi2i.experiments import cam_ablation  # pylint: disable=g-import-not-at-top
+
+  def report(acc, mpsnr):
+    per = {n: {'accuracy': acc, 'l1': 0.1, 'psnr': 20.0, 'masked_psnr': mpsnr} for n in NAMES}
+    return {'step': 1500, 'realism': {'fid': 12.5, 'extractor': 'random'},
+            'attribute_edits': {'per_attribute': per, 'classifier': None,
+                                'mean': {'accuracy': acc, 'l1': 0.1, 'psnr': 20.0,
+                                         'masked_psnr': mpsnr}}}
+
+  paths = []
+  for name, acc, mpsnr in (('none', 0.5, 21.0), ('both', 0.75, 27.25)):
+    paths.append(str(tmp_path / f'{name}.json'))
+    with open(paths[-1], 'w') as f:
+      json.dump(report(acc, mpsnr), f)
+  text = cam_ablation.table(cam_ablation.load(paths))
+  rows = text.splitlines()
+  assert rows[0].startswith('| run | cam.apply_to | step | acc Red_Top')
+  assert rows[2].startswith('| none |') and '0.500' in rows[2] and '21.00' in rows[2]
+  assert rows[3].startswith('| both |') and '27.25' in rows[3] and '12.50' in rows[3]
+  with open(paths[0], 'w') as f:
+    json.dump({'step': 1}, f)
+  assert cam_ablation.main([paths[0]]) == 1

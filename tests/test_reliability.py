@@ -141,6 +141,32 @@ def test_an_unreadable_newest_checkpoint_falls_back_to_the_one_before(tiny_root,
   assert result.step == 3 and result.checkpoint.endswith('ckpt-3')
 
 
+def test_resume_from_a_chosen_checkpoint_keeps_the_newer_ones(tiny_root, tmp_path):
+  """train.resume_from=N starts again from ckpt-N: the newer checkpoints are moved aside
+  (not deleted) after the recipe check, and the rerun reaches the same bits as the first."""
+  workdir = str(tmp_path / 'run')
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 4, 'train.checkpoint_every': 2}), workdir)
+  first = _ckpt_values(workdir, step=4)
+  with pytest.raises(recipe_lib.RecipeError, match=r"resume_from='3': no such checkpoint .* "
+                                                   r"\(it has: ckpt-2, ckpt-4\)"):
+    loop.train(tiny_recipe(tiny_root, **{'train.resume_from': '3'}), workdir)
+  before = _files(workdir)
+  with pytest.raises(recipe_lib.RecipeError, match='train.seed: 0 -> 5'):  # checked first
+    loop.train(tiny_recipe(tiny_root, **{'train.resume_from': 'ckpt-2', 'train.seed': 5}),
+               workdir)
+  assert _files(workdir) == before
+  result = loop.train(tiny_recipe(tiny_root, **{'train.resume_from': '2'}), workdir)
+  assert result.step == 4
+  aside = glob.glob(os.path.join(workdir, 'checkpoints', 'superseded-*', 'ckpt-4.index'))
+  assert len(aside) == 1
+  again = _ckpt_values(workdir, step=4)
+  assert sorted(again) == sorted(first)
+  for k in first:
+    np.testing.assert_array_equal(again[k], first[k], err_msg=k)
+  reader = tf.train.load_checkpoint(aside[0][:-len('.index')])  # the old one reads back
+  np.testing.assert_array_equal(reader.get_tensor(workdir_lib.STEP_KEY), 4)
+
+
 class _PoisonedAtStep2(CycleGAN):
   """CycleGAN whose generator weight turns NaN in step 2's update while the losses of that
   step, computed before it, are finite."""

@@ -132,6 +132,52 @@ def newest_readable_checkpoint(workdir, log=print):
   return chosen
 
 
+SUPERSEDED = 'superseded'  # checkpoints/superseded-<time>/: newer than a chosen start
+
+
+def find_checkpoint(workdir, wanted):
+  """The checkpoint `wanted` of the workdir (a step N, 'ckpt-N' or its path); ValueError
+  listing the checkpoints there when it is not one of them or does not read back."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  paths = _all_checkpoints(workdir)
+  text = str(wanted).strip()
+  name = f'ckpt-{int(text)}' if text.isdigit() else os.path.basename(text)
+  chosen = next((p for p in paths if os.path.basename(p) == name), None)
+  if chosen is None:
+    have = ', '.join(os.path.basename(p) for p in paths) or 'none'
+    raise ValueError(f'train.resume_from={text!r}: no such checkpoint in '
+                     f'{checkpoint_dir(workdir)} (it has: {have})')
+  try:
+    check_readable(chosen)
+  except (tf.errors.OpError, ValueError, OSError) as e:
+    raise ValueError(f'train.resume_from: {chosen} cannot be read ({str(e).splitlines()[0]})'
+                     ) from e
+  return chosen
+
+
+def supersede_newer(workdir, chosen, log=print) -> str | None:
+  """Makes `chosen` the checkpoint a resume starts from: every newer one is moved with its
+  files to checkpoints/superseded-<UTC time>/ (nothing is deleted; the run will write its
+  own checkpoints of those steps) and the index points at `chosen`. Returns that folder."""
+  import datetime  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  paths = _all_checkpoints(workdir)
+  keep = paths[:paths.index(chosen) + 1]
+  newer, aside = paths[len(keep):], None
+  if newer:
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
+    aside = os.path.join(checkpoint_dir(workdir), f'{SUPERSEDED}-{stamp}')
+    os.makedirs(aside, exist_ok=True)
+    for path in newer:
+      for f in tf.io.gfile.glob(path + '.*'):
+        os.replace(f, os.path.join(aside, os.path.basename(f)))
+    log(f'Starting again from {os.path.basename(chosen)}: moved the newer checkpoint(s) '
+        f'{", ".join(os.path.basename(p) for p in newer)} to {aside}.')
+  tf.compat.v1.train.update_checkpoint_state(checkpoint_dir(workdir), chosen,
+                                             all_model_checkpoint_paths=keep)
+  return aside
+
+
 def untracked_weights(model) -> list:
   """Weights of `model` that tf.train.Checkpoint does not reach (so checkpoints lack them).
 

@@ -121,7 +121,13 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     raise recipe_lib.RecipeError(
         f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
   checkpoint_dir = workdir_lib.checkpoint_dir(workdir)
-  resume_from = workdir_lib.newest_readable_checkpoint(workdir)
+  if t.get('resume_from', ''):  # a chosen checkpoint; the newer ones are moved aside below
+    try:
+      resume_from = workdir_lib.find_checkpoint(workdir, t.resume_from)
+    except ValueError as e:
+      raise recipe_lib.RecipeError(str(e)) from e
+  else:
+    resume_from = workdir_lib.newest_readable_checkpoint(workdir)
   start_step = (workdir_lib.step_of(resume_from) or 0) if resume_from else 0
 
   with _Precision(t.precision):
@@ -139,6 +145,8 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     logging.info('data: %s', info)
     # a resume must continue the run it finds: checked before anything is written
     resume.check(workdir, config, info.identity, start_step)
+    if resume_from and t.get('resume_from', ''):
+      workdir_lib.supersede_newer(workdir, resume_from)
     resume.save(workdir, config, info.identity)
     with strategy.scope():
       model.compile(**optimizers_lib.make_optimizers(
