@@ -148,3 +148,25 @@ def test_cli_reports_failures(export_base, folder, tmp_path):
   assert '1 of 9 inputs failed' in done.stderr and BAD in done.stderr
   assert f'Gallery: {tmp_path / "out" / "index.html"}' in done.stdout
   assert os.path.isfile(tmp_path / 'out' / 'tall.png')
+
+
+def test_translate_streams_its_inputs(export_base, folder, tmp_path, monkeypatch):
+  """Each batch is translated and written before the next files are read: a run holds the
+  batch in flight, not every input (issue 15)."""
+  from tfi2i.data import images as image_io  # pylint: disable=g-import-not-at-top
+  reads, seen_at_call = [], []
+  load = image_io.load_image
+  monkeypatch.setattr(image_io, 'load_image', lambda p: (reads.append(p), load(p))[1])
+  model = translate_lib.open_model(export_base)
+  images = model.images
+
+  def counting(name, pixels, extra):
+    seen_at_call.append(len(reads))
+    return images(name, pixels, extra)
+
+  monkeypatch.setattr(model, 'images', counting)
+  result = translate_lib.translate(model, folder, str(tmp_path / 'out'), batch_size=1)
+  assert result.translated == len(GOOD)
+  # the k-th call saw at most k+1 good reads plus the corrupt file: never all of them first
+  assert seen_at_call[0] <= 2 and seen_at_call == sorted(seen_at_call)
+  assert len(set(seen_at_call)) == len(seen_at_call) == len(GOOD)

@@ -106,7 +106,7 @@ def edit(model_dir, inputs, output_dir: str, attrs: str | None = None, each: boo
     sig = mask_sig
   paths, output_dir = translate_lib.input_paths(inputs, output_dir)
   stems = translate_lib.output_names(paths)
-  loaded, failures = translate_lib.load_inputs(paths)
+  failures, sizes = {}, {}
 
   def run(items):
     pixels = np.stack([image for _, _, image in items])
@@ -116,9 +116,10 @@ def edit(model_dir, inputs, output_dir: str, attrs: str | None = None, each: boo
                    for key, target in _targets(source, names, changes, bool(each))}
 
   written, found = {}, {}
-  for batch in translate_lib._batches(loaded, batch_size):  # pylint: disable=protected-access
+  for batch in translate_lib.batches(translate_lib.read_inputs(paths, failures), batch_size):
     for items, (probs, outputs) in translate_lib.run_batch(batch, run, failures, 'edit'):
       for j, (i, _, image) in enumerate(items):
+        sizes[i] = translate_lib._size(image)  # pylint: disable=protected-access
         rel = {translate_lib.INPUTS_DIR: os.path.join(translate_lib.INPUTS_DIR,
                                                       stems[i] + '.png')}
         image_io.save_png(os.path.join(output_dir, rel[translate_lib.INPUTS_DIR]), image)
@@ -135,14 +136,13 @@ def edit(model_dir, inputs, output_dir: str, attrs: str | None = None, each: boo
 
   keys = [translate_lib.OUTPUT_KEY] if not each else list(names)
   columns = [c for k in keys for c in ([k, f'{k}__mask'] if mask else [k])]
-  images = {i: image for i, _, image in loaded}
   rows = []
   for i, p in enumerate(paths):
     source_name = os.path.basename(p)
     if i in failures:
       rows.append([(f'{source_name}: {failures[i]}', None)] + [('failed', None)] * len(columns))
       continue
-    size = translate_lib._size(images[i])  # pylint: disable=protected-access
+    size = sizes[i]
     rows.append([(f'{source_name} ({size})', written[i][translate_lib.INPUTS_DIR])] +
                 [(written[i][c], written[i][c]) for c in columns])
   header = ['input'] + [c.replace('__mask', ' mask') for c in columns]

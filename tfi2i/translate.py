@@ -378,16 +378,18 @@ def input_paths(inputs, output_dir: str) -> tuple[list[str], str]:
   return paths, output_dir
 
 
-def load_inputs(paths) -> tuple[list, dict]:
-  """([(index, path, uint8 image)] of the readable files, {index: message} of the others)."""
-  failures, loaded = {}, []
+def read_inputs(paths, failures: dict):
+  """Yields (index, path, uint8 image) of the readable files one at a time (a run holds only
+  the batch in flight, not every input); an unreadable file's message goes into
+  `failures` ({index: message}) and it is skipped."""
   for i, p in enumerate(paths):
     try:
-      loaded.append((i, p, image_io.load_image(p)))
+      image = image_io.load_image(p)
     except image_io.DataError as e:
       failures[i] = str(e)
       logging.error('%s', e)
-  return loaded, failures
+      continue
+    yield i, p, image
 
 
 def run_batch(batch, run, failures, verb):
@@ -411,14 +413,18 @@ def _size(image):
   return f'{image.shape[1]}x{image.shape[0]}'
 
 
-def _batches(items, batch_size):
-  """Consecutive items of the same image shape, at most batch_size at a time."""
+def batches(items, batch_size):
+  """Consecutive items of the same image shape, at most batch_size at a time (lazily: the
+  items may be a generator; a full batch is yielded before the next item is read)."""
   batch = []
   for item in items:
-    if batch and (len(batch) == batch_size or batch[0][2].shape != item[2].shape):
+    if batch and batch[0][2].shape != item[2].shape:
       yield batch
       batch = []
     batch.append(item)
+    if len(batch) == batch_size:
+      yield batch
+      batch = []
   if batch:
     yield batch
 
@@ -491,12 +497,13 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
                      'no heatmap output')
   skip = set() if attention else heatmaps
 
-  loaded, failures = load_inputs(paths)
+  failures, sizes = {}, {}
   written = {}  # index -> {key: relative path}
   run = lambda items: _run(model, signature_name, items, extra, given, skip)
-  for batch in _batches(loaded, batch_size):
+  for batch in batches(read_inputs(paths, failures), batch_size):
     for items, outputs in run_batch(batch, run, failures, 'translate'):
       for j, (i, _, image) in enumerate(items):
+        sizes[i] = _size(image)
         rel = {INPUTS_DIR: os.path.join(INPUTS_DIR, names[i] + '.png')}
         image_io.save_png(os.path.join(output_dir, rel[INPUTS_DIR]), image)
         for key, values in sorted(outputs.items(), key=lambda kv: _column_order(kv[0])):
@@ -512,14 +519,13 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
         written[i] = rel
 
   keys = sorted({k for rel in written.values() for k in rel} - {INPUTS_DIR}, key=_column_order)
-  images = {i: image for i, _, image in loaded}
   rows = []
   for i, p in enumerate(paths):
     source = os.path.basename(p)
     if i in failures:
       rows.append([(f'{source}: {failures[i]}', None)] + [('failed', None)] * len(keys))
       continue
-    size = _size(images[i])
+    size = sizes[i]
     rows.append([(f'{source} ({size})', written[i][INPUTS_DIR])] +
                 [(f'{written[i][k]} ({size})', written[i][k]) for k in keys])
   gallery = write_gallery(
