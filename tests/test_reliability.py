@@ -167,6 +167,43 @@ def test_resume_from_a_chosen_checkpoint_keeps_the_newer_ones(tiny_root, tmp_pat
   np.testing.assert_array_equal(reader.get_tensor(workdir_lib.STEP_KEY), 4)
 
 
+def _broken_pngs(folder):
+  """Two PNGs PIL decodes and libpng (training's decoder) refuses: one with its IDAT CRC
+  flipped, one cut after its last IDAT (no IEND). Returns their paths."""
+  import struct  # pylint: disable=g-import-not-at-top
+  raw = open(sorted(glob.glob(os.path.join(folder, '*.png')))[0], 'rb').read()
+  at = raw.find(b'IDAT')
+  length = struct.unpack('>I', raw[at - 4:at])[0]
+  crc = bytearray(raw)
+  crc[at + 4 + length] ^= 0xFF
+  paths = (os.path.join(folder, 'zz_crc.png'), os.path.join(folder, 'zz_cut.png'))
+  open(paths[0], 'wb').write(bytes(crc))
+  open(paths[1], 'wb').write(raw[:raw.find(b'IEND') - 4])
+  return paths
+
+
+def test_the_check_decodes_as_training_does(tiny_root, tmp_path):
+  """Issue 15's first finding: a PNG with a bad IDAT CRC passed the PIL check and then
+  stopped training in DecodePng naming no file. The check now decodes with training's
+  decoder: both broken PNGs are named at the start, or left out with on_bad_image=skip."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from tfi2i.data import images  # pylint: disable=g-import-not-at-top
+  crc, cut = _broken_pngs(os.path.join(tiny_root, 'trainA'))
+  for path in (crc, cut):
+    Image.open(path).load()  # PIL is content with both
+    record = images.scan_image(path)
+    assert record.error == 'InvalidArgumentError: Invalid PNG data, size ' + str(
+        os.path.getsize(path))
+  workdir = str(tmp_path / 'run')
+  with pytest.raises(images.DataError) as e:
+    loop.train(tiny_recipe(tiny_root, **{'train.steps': 2}), workdir)
+  assert '2 of 7 images cannot be decoded' in str(e.value)
+  assert crc in str(e.value) and cut in str(e.value) and 'Invalid PNG data' in str(e.value)
+  result = loop.train(tiny_recipe(tiny_root, **{'train.steps': 2, 'data.on_bad_image': 'skip'}),
+                      workdir)
+  assert result.step == 2
+
+
 class _PoisonedAtStep2(CycleGAN):
   """CycleGAN whose generator weight turns NaN in step 2's update while the losses of that
   step, computed before it, are finite."""

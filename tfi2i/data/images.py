@@ -8,6 +8,7 @@ convert clips 16-bit grayscale). The graph decoder in transforms.py matches it.
 import concurrent.futures
 import dataclasses
 import os
+import re
 
 from absl import logging
 import numpy as np
@@ -78,25 +79,59 @@ def _orientation(img: Image.Image) -> int:
     return 1  # a broken EXIF block does not stop the image from loading
 
 
+def _codec(fmt: str, mode: str, orientation: int) -> int:
+  """How training decodes a file PIL identified (see CODEC_*)."""
+  if orientation == 1:
+    if fmt == 'PNG':
+      return CODEC_PNG
+    if fmt == 'JPEG' and mode in ('RGB', 'L', 'CMYK'):
+      return CODEC_JPEG
+  return CODEC_PIL
+
+
+def _first_line(e: Exception) -> str:
+  """'<Type>: <first line>' of an exception, without TF's '{{function_node ...}}' prefix and
+  ' [Op:...]' suffix."""
+  text = str(getattr(e, 'message', '') or e).strip()
+  text = text.splitlines()[0] if text else ''
+  text = re.sub(r'^\{\{[^}]*\}\}\s*', '', text)
+  text = re.sub(r'\s*\[Op:[^\]]*\].*$', '', text)
+  return f'{type(e).__name__}: {text}'.rstrip(': ')
+
+
 def scan_image(path: str) -> ImageRecord:
-  """Fully decodes `path` with PIL; records the error or how to decode it."""
+  """Decodes `path` exactly as training will; records the error or how to decode it.
+
+  PIL reads the header (format, mode, size, EXIF orientation), which picks the decoder
+  training uses (`_codec`); then the file is decoded with that decoder: libpng / libjpeg
+  through TF for CODEC_PNG / CODEC_JPEG (transforms.decode_file, the op the tf.data graph
+  runs), `load_image` for the rest. So a file that passes decodes in training: PIL accepts
+  some PNGs libpng refuses (an IDAT chunk with a bad CRC, a file cut after its last IDAT).
+  """
   try:
     with Image.open(path) as img:
-      img.load()
       fmt, mode, (w, h) = img.format, img.mode, img.size
       orientation = _orientation(img)
   except Exception as e:  # pylint: disable=broad-except
-    return ImageRecord(path, error=f'{type(e).__name__}: {e}')
+    return ImageRecord(path, error=_first_line(e))
   if orientation in (5, 6, 7, 8):
     w, h = h, w
   if w < 1 or h < 1:
     return ImageRecord(path, error=f'empty image ({w}x{h})')
-  codec = CODEC_PIL
-  if orientation == 1:
-    if fmt == 'PNG':
-      codec = CODEC_PNG
-    elif fmt == 'JPEG' and mode in ('RGB', 'L', 'CMYK'):
-      codec = CODEC_JPEG
+  codec = _codec(fmt, mode, orientation)
+  try:
+    if codec == CODEC_PIL:
+      shape = load_image(path).shape
+    else:
+      from tfi2i.data import transforms  # pylint: disable=import-outside-toplevel
+      shape = tuple(transforms.decode_file(path, codec).shape)
+  except DataError as e:
+    return ImageRecord(path, error=str(e).split(': ', 1)[-1])
+  except Exception as e:  # pylint: disable=broad-except  (tf.errors.OpError and the like)
+    return ImageRecord(path, error=_first_line(e))
+  if tuple(shape[:2]) != (h, w):
+    return ImageRecord(path, error=f'the header says {w}x{h}, the decoder gives '
+                       f'{shape[1]}x{shape[0]}')
   return ImageRecord(path, codec=codec, height=h, width=w)
 
 
@@ -139,7 +174,7 @@ def scan_images(paths, on_error: str = 'fail') -> list[ImageRecord]:
 
 
 def check_images(paths, on_error: str = 'fail') -> list[str]:
-  """Decodes every file with PIL; returns the good paths (see scan_images)."""
+  """Decodes every file as training will; returns the good paths (see scan_images)."""
   return [r.path for r in scan_images(paths, on_error)]
 
 
