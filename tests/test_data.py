@@ -402,3 +402,39 @@ def test_demo_real_maps():
   assert len(train) == 336 and len(test) == 48
   assert all(t.shape == (64, 64, 3) for t in train.values())
   assert night_map.mean() < day_map.mean() / 3
+
+
+def test_sample_files_name_the_files_of_each_batch(make_image_folder, tmp_path):
+  """DatasetInfo.sample_files (what a failed decode or a NaN step names) gives the files the
+  stream reads, batch by batch, for the unpaired, paired and attribute streams."""
+  from tfi2i.data import attributes as attributes_lib  # pylint: disable=g-import-not-at-top
+  from tfi2i.data import paired  # pylint: disable=g-import-not-at-top
+  dir_a = make_image_folder('a', 5, size=(20, 20))
+  dir_b = make_image_folder('b', 3, size=(20, 20), seed=1)
+  ds, info = data.unpaired_dataset(_cfg(dir_a=str(dir_a), dir_b=str(dir_b)), batch_size=2,
+                                   seed=3, start_step=1)
+  for k, batch in enumerate(_take(ds, 4)):
+    files = info.sample_files((k + 1) * 2, 2)
+    assert [os.path.basename(f[0]) for f in files] == [f'{c:03d}.png' for c in _codes(batch, 'a')]
+    assert [os.path.basename(f[1]) for f in files] == [f'{c:03d}.png' for c in _codes(batch, 'b')]
+  # paired (folders layout): A and B of a pair share a name
+  make_image_folder('p/A/train', 4, size=(20, 20))
+  make_image_folder('p/B/train', 4, size=(20, 20), seed=2)
+  ds, info = paired.paired_dataset(_cfg(root=str(tmp_path / 'p'), layout='folders'),
+                                   batch_size=2, seed=1)
+  for k, batch in enumerate(_take(ds, 3)):
+    files = info.sample_files(k * 2, 2)
+    assert [os.path.basename(f[0]) for f in files] == [f'{c:03d}.png' for c in _codes(batch, 'a')]
+    assert all(os.path.basename(f[0]) == os.path.basename(f[1]) for f in files)
+  # attributes
+  root = tmp_path / 'attr'
+  make_image_folder('attr/img_align_celeba', 6, size=(20, 20))
+  with open(root / 'list_attr_celeba.txt', 'w') as f:
+    f.write('6\nMale\n' + ''.join(f'{i:03d}.png {1 if i % 2 else -1}\n' for i in range(6)))
+  cfg = _cfg(root=str(root))
+  cfg.attributes, cfg.test_count = ['Male'], 0
+  ds, info = attributes_lib.attribute_dataset(cfg, batch_size=2, seed=4)
+  for k, batch in enumerate(_take(ds, 4)):
+    files = info.sample_files(k * 2, 2)
+    assert [os.path.basename(f[0]) for f in files] == [f'{c:03d}.png'
+                                                        for c in _codes(batch, 'image')]

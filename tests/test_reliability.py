@@ -3,6 +3,7 @@ bit, time-based checkpoints, a refused change of recipe or images on resume, the
 from an unreadable checkpoint, finite weights before each save, a failed checkpoint write."""
 import glob
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -202,6 +203,61 @@ def test_the_check_decodes_as_training_does(tiny_root, tmp_path):
   result = loop.train(tiny_recipe(tiny_root, **{'train.steps': 2, 'data.on_bad_image': 'skip'}),
                       workdir)
   assert result.step == 2
+
+
+def _break_after_step(monkeypatch, step, path):
+  """Flips the IDAT CRC of `path` (atomically) once training finished `step`: a file that
+  passed the start-up check stops decoding mid-run."""
+  import struct  # pylint: disable=g-import-not-at-top
+  update = loop._Progress.update  # pylint: disable=protected-access
+
+  def update_then_break(self, current, logs):
+    update(self, current, logs)
+    if current == step:
+      raw = bytearray(open(path, 'rb').read())
+      at = raw.find(b'IDAT')
+      raw[at + 4 + struct.unpack('>I', raw[at - 4:at])[0]] ^= 0xFF
+      open(path + '.tmp', 'wb').write(bytes(raw))
+      os.replace(path + '.tmp', path)
+
+  monkeypatch.setattr(loop._Progress, 'update', update_then_break)  # pylint: disable=protected-access
+
+
+def test_an_image_that_stops_decoding_mid_run_is_named_with_a_checkpoint(tiny_root, tmp_path,
+                                                                        monkeypatch):
+  workdir = str(tmp_path / 'run')
+  target = os.path.join(tiny_root, 'trainA', '001.png')
+  good = open(target, 'rb').read()
+  _break_after_step(monkeypatch, 1, target)
+  config = tiny_recipe(tiny_root, **{'train.steps': 20, 'train.checkpoint_every': 1000})
+  with pytest.raises(loop.BadImageInTraining) as e:
+    loop.train(config, workdir)
+  message = str(e.value)
+  failed = int(re.search(r'an image of step (\d+) failed to decode', message).group(1))
+  assert f'{target}: InvalidArgumentError: Invalid PNG data' in message
+  assert f'checkpoint of step {failed - 1}' in message and failed > 1
+  assert workdir_lib.latest_step(workdir) == failed - 1
+  open(target, 'wb').write(good)  # fixed: the stream (and its file list) is as before
+  _, info = loop.data.stream('unpaired').train(config.data, batch_size=2, seed=0)
+  assert target in loop.step_files(info, failed, 1, 2)
+  monkeypatch.undo()
+  assert loop.train(config, workdir).step == 20  # and the rerun resumes
+
+
+def test_on_bad_image_skip_leaves_a_file_that_stops_decoding_out(tiny_root, tmp_path,
+                                                                monkeypatch, capsys):
+  workdir = str(tmp_path / 'run')
+  target = os.path.join(tiny_root, 'trainA', '001.png')
+  _break_after_step(monkeypatch, 1, target)
+  config = tiny_recipe(tiny_root, **{'train.steps': 20, 'train.checkpoint_every': 1000,
+                                     'data.on_bad_image': 'skip'})
+  assert loop.train(config, workdir).step == 20
+  assert f'Left out 1 image(s) that stopped decoding during the run' in capsys.readouterr().out
+  run = __import__('json').load(open(os.path.join(workdir, 'run.json')))
+  assert run['data']['n_a'] == 4  # the image list the run went on with
+  monkeypatch.undo()
+  config.train.steps = 22
+  assert loop.train(config, workdir).step == 22  # a resume skips it again: the same list
 
 
 class _PoisonedAtStep2(CycleGAN):

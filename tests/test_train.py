@@ -109,8 +109,13 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_root, tmp
   before = {p: open(p, 'rb').read() for p in glob.glob(f'{workdir}/checkpoints/*')}
   diverging = tiny_recipe(tiny_root, **{'optimizer.lr': 1e38, 'train.steps': 6,
                                        'train.resume': 'ignore_changes'})
-  with pytest.raises(loop.TrainingDiverged, match=r'non-finite loss at step \d.*ckpt-2.*untouched'):
+  with pytest.raises(loop.TrainingDiverged, match=r'non-finite loss at step \d.*ckpt-2.*untouched'
+                     ) as e:
     loop.train(diverging, workdir)
+  step = int(e.value.args[0].split('step ')[1].split(':')[0])
+  _, info = loop.data.stream('unpaired').train(diverging.data, batch_size=2, seed=0)
+  files = loop.step_files(info, step, 1, 2)
+  assert len(files) == 4 and 'the step read:\n' + '\n'.join(f'  {p}' for p in files) in str(e.value)
   after = {p: open(p, 'rb').read() for p in glob.glob(f'{workdir}/checkpoints/*')}
   assert after == before
 

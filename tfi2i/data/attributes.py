@@ -304,7 +304,8 @@ def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
               'labels': pipelines.files_identity([labels.astype(np.int8).tobytes().hex()])}
   source = (f'{data.folder} with {os.path.basename(data.attr_file)} ({n} {split or "train"} '
             f'images, {len(data.names)} attributes)')
-  return ds, n, source, identity
+  sample_files = pipelines.sample_files_fn(per_epoch, lambda i, sample: files[i][None], n)
+  return ds, n, source, identity, sample_files
 
 
 # TFDS: celeb_a's splits by data.split.
@@ -353,7 +354,7 @@ def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
   ds = ds.enumerate().skip(int(start_step) * int(batch_size))
   ds = ds.map(load, num_parallel_calls=pipelines.parallel_calls(data_cfg), deterministic=True)
   identity = {'n': n, 'tfds': f'{name} {split}', 'attributes': ','.join(wanted)}
-  return ds, n, f'tfds {name} {split} ({n} images, {len(wanted)} attributes)', identity
+  return ds, n, f'tfds {name} {split} ({n} images, {len(wanted)} attributes)', identity, None
 
 
 def attribute_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
@@ -363,10 +364,11 @@ def attribute_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int =
   start_step + k of the stream from step 0."""
   pipelines.check_args(batch_size, start_step)
   build = sources.pick(data_cfg, _folder_dataset, _tfds_dataset)
-  ds, n, desc, identity = build(data_cfg, int(batch_size), int(seed), int(start_step), split)
+  ds, n, desc, identity, files = build(data_cfg, int(batch_size), int(seed), int(start_step),
+                                       split)
   info = pipelines.DatasetInfo(n_a=n, n_b=0, epoch_size=n,
                                steps_per_epoch=math.ceil(n / int(batch_size)), source=desc,
-                               identity=identity)
+                               identity=identity, sample_files=files)
   logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, n, info.steps_per_epoch,
                batch_size)
   return pipelines.finish(ds, int(batch_size)), info

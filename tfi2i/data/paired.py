@@ -298,9 +298,10 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
   root = folder if kind == 'aligned' else os.path.dirname(folder_a)
   identity = {'n': n, 'files': pipelines.files_identity(
       [os.path.relpath(r.path, root) for sample in samples for r in sample])}
-  info = pipelines.DatasetInfo(n_a=n, n_b=n, epoch_size=n,
-                               steps_per_epoch=math.ceil(n / batch_size), source=desc,
-                               identity=identity)
+  info = pipelines.DatasetInfo(
+      n_a=n, n_b=n, epoch_size=n, steps_per_epoch=math.ceil(n / batch_size), source=desc,
+      identity=identity,
+      sample_files=pipelines.sample_files_fn(per_epoch, lambda path, codec, i: path, n))
   logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, n,
                info.steps_per_epoch, batch_size)
   return finish(ds, batch_size), info

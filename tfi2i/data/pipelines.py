@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import math
 import os
+from typing import Callable, Optional
 
 from absl import logging
 import tensorflow as tf
@@ -40,6 +41,25 @@ class DatasetInfo:
   # which images (a resumed run must see the same ones): counts and a hash of the file names
   # relative to their folders, or the TFDS name and splits
   identity: dict = dataclasses.field(default_factory=dict)
+  # folders: (first sample, count) -> the files of those samples of the stream from step 0
+  # ([[path, ...] per sample]), to name the files of a step whose image fails to decode or
+  # whose losses turn NaN; None for TFDS
+  sample_files: Optional[Callable] = dataclasses.field(default=None, compare=False,
+                                                       repr=False)
+
+
+def sample_files_fn(per_epoch, files_of, epoch_size: int) -> Callable:
+  """A DatasetInfo.sample_files for a stream built as
+  range(epochs).flat_map(per_epoch) (one element per sample, `files_of(*element)` its
+  paths, a string vector): the same order, nothing decoded."""
+
+  def sample_files(first: int, count: int) -> list:
+    epoch, offset = divmod(int(first), int(epoch_size))
+    ds = tf.data.Dataset.range(epoch, 2**62).flat_map(per_epoch).skip(offset).take(int(count))
+    return [[p.decode('utf-8', 'surrogateescape') for p in paths]
+            for paths in ds.map(files_of).as_numpy_iterator()]
+
+  return sample_files
 
 
 def files_identity(*domains) -> str:
@@ -121,7 +141,8 @@ def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
   identity = {'n_a': n_a, 'n_b': n_b,
               'files': files_identity([os.path.relpath(r.path, folder_a) for r in rec_a],
                                       [os.path.relpath(r.path, folder_b) for r in rec_b])}
-  return ds, n_a, n_b, source, identity
+  files = sample_files_fn(per_epoch, lambda pa, ca, pb, cb, i: tf.stack([pa, pb]), epoch_size)
+  return ds, n_a, n_b, source, identity, files
 
 
 def _tfds_seed(seed: int, domain: int) -> int:
@@ -148,7 +169,7 @@ def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
   a_split, b_split = sources.tfds_splits(data_cfg, split)
   source = f'tfds {data_cfg.tfds_name} {a_split} ({n_a}) / {b_split} ({n_b})'
   identity = {'n_a': n_a, 'n_b': n_b, 'tfds': f'{data_cfg.tfds_name} {a_split} {b_split}'}
-  return ds, n_a, n_b, source, identity
+  return ds, n_a, n_b, source, identity, None
 
 
 def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
@@ -165,12 +186,12 @@ def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 
   """
   check_args(batch_size, start_step)
   build = sources.pick(data_cfg, _folder_dataset, _tfds_dataset)
-  ds, n_a, n_b, desc, identity = build(data_cfg, int(batch_size), int(seed), int(start_step),
-                                       split)
+  ds, n_a, n_b, desc, identity, files = build(data_cfg, int(batch_size), int(seed),
+                                              int(start_step), split)
   epoch_size = max(n_a, n_b)
   info = DatasetInfo(n_a=n_a, n_b=n_b, epoch_size=epoch_size,
                      steps_per_epoch=math.ceil(epoch_size / int(batch_size)), source=desc,
-                     identity=identity)
+                     identity=identity, sample_files=files)
   logging.info('Data: %s; epoch %d samples = %d steps of %d.', desc, epoch_size,
                info.steps_per_epoch, batch_size)
   return finish(ds, int(batch_size)), info

@@ -88,9 +88,9 @@ def _unpaired_train(data_cfg, **kwargs):
   ds, info = pipelines.unpaired_dataset(data_cfg, **kwargs)
   if paired.direction(data_cfg) == 'BtoA':
     ds = ds.map(lambda x: {'a': x['b'], 'b': x['a']})
-    info = pipelines.DatasetInfo(n_a=info.n_b, n_b=info.n_a, epoch_size=info.epoch_size,
-                                 steps_per_epoch=info.steps_per_epoch,
-                                 source=f'{info.source} (BtoA: a <- B, b <- A)')
+    # (the identity and the sample files are kept: a resume is checked as for AtoB)
+    info = dataclasses.replace(info, n_a=info.n_b, n_b=info.n_a,
+                               source=f'{info.source} (BtoA: a <- B, b <- A)')
   return ds, info
 
 

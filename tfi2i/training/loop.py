@@ -37,6 +37,37 @@ class TrainingDiverged(RuntimeError):
   """A loss became NaN or Inf; the last good checkpoint was left as it was."""
 
 
+class BadImageInTraining(data.DataError):
+  """An image failed to decode mid-run (changed or removed after the start-up check, a bad
+  TFDS record); a checkpoint of the last finished step was written."""
+
+
+# What a failed read or decode in the input pipeline raises (a file gone: NotFound; libpng /
+# libjpeg: InvalidArgument; PIL through numpy_function: Unknown / InvalidArgument).
+_DATA_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.NotFoundError,
+                tf.errors.DataLossError, tf.errors.UnknownError)
+_LISTED_FILES = 20
+
+
+def _first_line(e) -> str:
+  text = str(getattr(e, 'message', '') or e).strip()
+  return text.splitlines()[0][:400] if text else type(e).__name__
+
+
+def step_files(info, step: int, per_step: int, batch_size: int) -> list:
+  """The files of 1-based training step `step` ([] when the stream cannot say: TFDS)."""
+  if info is None or info.sample_files is None:
+    return []
+  count = per_step * batch_size
+  return [p for sample in info.sample_files((step - 1) * count, count) for p in sample]
+
+
+def _listed(paths) -> str:
+  shown = '\n'.join(f'  {p}' for p in paths[:_LISTED_FILES])
+  more = len(paths) - _LISTED_FILES
+  return shown + (f'\n  ... and {more} more' if more > 0 else '')
+
+
 @dataclasses.dataclass
 class TrainResult:
   step: int
@@ -157,7 +188,19 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     if resume_from:
       checkpoint.restore(resume_from).assert_existing_objects_matched()
       print(f'Resuming from {resume_from} at step {int(step.numpy())}.')
-    result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at)
+
+    def rebuild(at):
+      """The stream again from step `at`: its start-up check leaves out (on_bad_image=skip)
+      the files that no longer decode; run.json takes the new image list so that a resume
+      checks against what this run trains on."""
+      fresh, fresh_info = data.stream(model.data_stream).train(
+          config.data, batch_size=t.batch_size, seed=t.seed, start_step=at * per_step)
+      resume.save(workdir, config, fresh_info.identity)
+      return fresh, fresh_info
+
+    result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at,
+                  info=info, rebuild=rebuild,
+                  on_bad_image=getattr(config.data, 'on_bad_image', 'fail'))
 
   do_export = (t.export_at_end if export is None else export) and chief
   if do_export and not result.interrupted and result.step >= total_steps:
@@ -263,9 +306,11 @@ def _weights_finite(model) -> bool:
   return bool(tf.reduce_all(checks)) if checks else True
 
 
-def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at=None) -> TrainResult:
-  visual_batch = next(iter(dataset))  # the first batch of the run, shown every image_every
+def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at=None,
+         info=None, rebuild=None, on_bad_image='fail') -> TrainResult:
   iterator = iter(strategy.experimental_distribute_dataset(dataset))
+  visual_batch = None  # the first batch of the run, shown every image_every (read after the
+  # first step, whose own read of it names a file that fails to decode)
   train_step = model.train_step
   if t.jit_compile:
     train_step = tf.function(model.train_step, jit_compile=True)
@@ -333,18 +378,46 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
       return _STOP
     return _SAVE if save_seconds and time.monotonic() - last_save >= save_seconds else 0
 
-  stop_reason = None
+  stop_reason, skipped = None, []
   with _StopSignals() as signals:
     try:
       last = total_steps if stop_at is None else min(total_steps, int(stop_at))
       while current < last:
-        step_logs, finite, wanted = one_step(iterator, tf.constant(_request(), tf.int32))
+        try:
+          step_logs, finite, wanted = one_step(iterator, tf.constant(_request(), tf.int32))
+        except _DATA_ERRORS as e:
+          bad = _failing_files(info, current + 1, per_step, t.batch_size)
+          named = info is not None and info.sample_files is not None
+          if not bad and (named or 'decode' not in str(e).lower()):
+            raise  # the files of this step decode (or no decoder failed): not a data error
+          save(current)
+          if bad and on_bad_image == 'skip' and rebuild is not None:
+            logging.warning('Step %d: %d image(s) no longer decode; leaving them out '
+                            "(data.on_bad_image='skip') and going on:\n%s", current + 1,
+                            len(bad), _listed([f'{p}: {m}' for p, m in bad]))
+            skipped += [p for p, _ in bad]
+            dataset, info = rebuild(current)
+            iterator = iter(strategy.experimental_distribute_dataset(dataset))
+            visual_batch = None
+            continue
+          where = (f':\n{_listed([f"{p}: {m}" for p, m in bad])}\n' if bad else
+                   f' (a TFDS record: {_first_line(e)}).\n')
+          raise BadImageInTraining(
+              f'an image of step {current + 1} failed to decode{where}Training stopped with a '
+              f'checkpoint of step {current} ({saved_path}). Fix or remove the file(s) and '
+              "rerun the same command to resume; with --recipe.data.on_bad_image=skip a run "
+              'leaves files that fail out (the resume then asks for '
+              '--recipe.train.resume=ignore_changes: the image list changed).') from None
         if not bool(finite):
           bad = {k: float(v) for k, v in step_logs.items() if not np.isfinite(float(v))}
+          files = step_files(info, current + 1, per_step, t.batch_size)
           raise TrainingDiverged(
               f'non-finite loss at step {current + 1}: {bad}. Training stopped; the last good '
               f'checkpoint ({saved_path or "none"}) was left untouched. Lower the learning '
-              f'rate or check the data.')
+              'rate or check the data' + (f'; the step read:\n{_listed(files)}' if files
+                                          else '.'))
+        if visual_batch is None:
+          visual_batch = next(iter(dataset))
         current += 1
         step.assign(current)
         logs = {k: float(v) for k, v in step_logs.items()}
@@ -374,12 +447,26 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
       stop_reason = 'a second SIGINT'
   writer.flush()
   progress.close()
+  if skipped:
+    print(f'Left out {len(skipped)} image(s) that stopped decoding during the run '
+          "(data.on_bad_image='skip'):\n" + _listed(skipped), flush=True)
   if stop_reason:
     print(f'\nStopped by {stop_reason} at step {current}; checkpoint {saved_path}. Rerun the '
           f'same command to resume.', flush=True)
     return TrainResult(current, total_steps, logs, saved_path, interrupted=True,
                        stopped_by=stop_reason)
   return TrainResult(current, total_steps, logs, saved_path)
+
+
+def _failing_files(info, step, per_step, batch_size) -> list:
+  """[(path, error)] of the files of `step` that fail the start-up check's decode now."""
+  from tfi2i.data import images  # pylint: disable=import-outside-toplevel
+  bad = []
+  for path in dict.fromkeys(step_files(info, step, per_step, batch_size)):
+    record = images.scan_image(path)
+    if record.error:
+      bad.append((path, record.error))
+  return bad
 
 
 def _step_of(path):
