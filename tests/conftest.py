@@ -1,5 +1,8 @@
 """Shared fixtures (tiny image files on disk) and helpers (tiny model configs) of the tests."""
+import io
 import os
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -191,3 +194,54 @@ def write_attribute_folder(root, n=12, size=(44, 36), names=ATTRIBUTE_NAMES, see
   with open(os.path.join(root, 'list_attr_celeba.txt'), 'w') as f:
     f.write('\n'.join(lines) + '\n')
   return truth
+
+
+# Files whose header declares a size their data does not hold (hostile requests): a decoder
+# that trusted the header would allocate width x height first; the checks must refuse them
+# from the header alone (decoding them would fail with the decoder's own error instead).
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+  """A PNG chunk: length, type, data, CRC-32 of type and data."""
+  return (struct.pack('>I', len(data)) + kind + data
+          + struct.pack('>I', zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def png_declaring(width: int, height: int) -> bytes:
+  """A 1-bit gray PNG whose IHDR (correct CRC) says width x height, with a tiny IDAT."""
+  ihdr = struct.pack('>IIBBBBB', width, height, 1, 0, 0, 0, 0)
+  return (b'\x89PNG\r\n\x1a\n' + png_chunk(b'IHDR', ihdr)
+          + png_chunk(b'IDAT', zlib.compress(b'\x00' * 64)) + png_chunk(b'IEND', b''))
+
+
+def encode_image(fmt: str, array, **kw) -> bytes:
+  """The bytes of a PIL-encoded image file."""
+  buf = io.BytesIO()
+  Image.fromarray(np.asarray(array)).save(buf, format=fmt, **kw)
+  return buf.getvalue()
+
+
+def jpeg_declaring(width: int, height: int, before_sof: bytes = b'') -> bytes:
+  """An 8x8 JPEG whose SOF0 says width x height (at most 65535), with `before_sof` (marker
+  segments, fill or stray bytes) inserted after SOI."""
+  data = encode_image('JPEG', np.zeros([8, 8, 3], np.uint8))
+  i = data.index(b'\xff\xc0')
+  data = data[:i + 5] + struct.pack('>HH', height, width) + data[i + 9:]
+  return data[:2] + before_sof + data[2:]
+
+
+def gif_declaring(width: int, height: int, frame=None) -> bytes:
+  """An 8x8 GIF whose logical screen says width x height (and its first frame's
+  descriptor `frame` = (width, height), if given)."""
+  data = bytearray(encode_image('GIF', np.zeros([8, 8], np.uint8)))
+  data[6:10] = struct.pack('<HH', width, height)
+  if frame:
+    i = data.index(b'\x2c', 13)  # the image descriptor (no extension before it here)
+    data[i + 5:i + 9] = struct.pack('<HH', *frame)
+  return bytes(data)
+
+
+def bmp_declaring(width: int, height: int) -> bytes:
+  """An 8x8 24-bit BMP whose header says width x height (negative: top-down)."""
+  data = bytearray(encode_image('BMP', np.zeros([8, 8, 3], np.uint8)))
+  data[18:26] = struct.pack('<ii', width, height)
+  return bytes(data)

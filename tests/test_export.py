@@ -5,9 +5,15 @@ import json
 import os
 
 import keras
+from conftest import bmp_declaring
 from conftest import build_both_directions as _build
 from conftest import DIRECTIONS
+from conftest import encode_image
 from conftest import export_tiny_cyclegan
+from conftest import gif_declaring
+from conftest import jpeg_declaring
+from conftest import png_chunk
+from conftest import png_declaring
 from conftest import perturb as _perturb
 from conftest import TINY_CYCLEGAN as TINY
 import numpy as np
@@ -20,6 +26,7 @@ from tfi2i import config as config_lib
 from tfi2i import export
 from tfi2i import workdir as workdir_lib
 from tfi2i.models import build_model
+from tfi2i.models import CycleGAN
 
 RECIPE = os.path.join(os.path.dirname(__file__), '..', 'recipes', 'cyclegan.py')
 
@@ -188,6 +195,152 @@ def test_bytes_signature_rejects_bad_input(exported, data, message):
   _, _, _, loaded = exported
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):
     loaded.signatures['a_to_b_bytes'](images=tf.constant(data, tf.string))
+
+
+def _refusal(signature, data, **inputs):
+  """The message of the InvalidArgumentError a signature raises for a batch of files."""
+  with pytest.raises(tf.errors.InvalidArgumentError) as error:
+    signature(images=tf.constant(data, tf.string), **inputs)
+  return error.value.message
+
+
+# A COM segment, stray bytes, FF 00 and FF fill bytes: libjpeg skips them all before SOF.
+_JPEG_DETOURS = b'\xff\xfe\x00\x05abc' + b'stray\xff\x00' + b'\xff\xff\xff'
+
+
+@pytest.mark.parametrize('data, size', [
+    (png_declaring(23000, 23000), '23000x23000'),  # 69 bytes on the wire
+    (png_declaring(5000, 1), '5000x1'),
+    (jpeg_declaring(60000, 50000), '60000x50000'),
+    (jpeg_declaring(50000, 4000, _JPEG_DETOURS), '50000x4000'),
+    (gif_declaring(30000, 30000), '30000x30000'),
+    (gif_declaring(8, 8, frame=(9000, 8)), '9000x8'),  # a small screen, a huge first frame
+    (bmp_declaring(30000, -30000), '30000x30000'),  # top-down
+    (bmp_declaring(8, 4097), '8x4097'),
+], ids=['png', 'png-wide', 'jpeg', 'jpeg-detours', 'gif', 'gif-frame', 'bmp-top-down',
+        'bmp-tall'])
+def test_bytes_signature_refuses_large_headers_before_decoding(exported, data, size):
+  """Decoding these would fail with the decoder's own error (their data is 8x8 px), so the
+  message shows that the header alone refused them."""
+  good = _png(np.zeros([8, 8, 3], np.uint8))
+  message = _refusal(exported[3].signatures['a_to_b_bytes'], [good, data])
+  assert export.ERR_HEADER_TOO_LARGE in message and export.ERR_TOO_LARGE in message
+  fmt = {b'\x89P': 'PNG', b'\xff\xd8': 'JPEG', b'GI': 'GIF', b'BM': 'BMP'}[data[:2]]
+  assert f'element 1 is a {fmt} whose header says {size} (width x height)' in message
+
+
+@pytest.mark.parametrize('data, message', [
+    (bmp_declaring(0, 8), f'{export.ERR_HEADER_EMPTY}: element 0 is a BMP whose header says 0x8'),
+    (png_declaring(1, 0), f'{export.ERR_HEADER_EMPTY}: element 0 is a PNG whose header says 1x0'),
+    (png_declaring(8, 8)[:20], 'element 0 (PNG): the file ends inside its header'),
+    (b'\x89PNG\r\n\x1a\n' + png_chunk(b'tEXt', b'a\x00b') + png_declaring(8, 8)[8:],
+     'element 0 (PNG): its first chunk is not IHDR'),
+    (b'\xff\xd8\xff\xe0\x00\x10JFIF', 'element 0 (JPEG): the file ends before its SOF'),
+    (b'\xff\xd8\xff\xda\x00\x08' + bytes(20), 'element 0 (JPEG): no SOF (frame header) marker '
+     'before the image data'),
+    (b'\xff\xd8\xff\xe0\x00\x01' + bytes(20), 'element 0 (JPEG): a marker segment before the '
+     'SOF marker has a length below 2'),
+    (gif_declaring(8, 8)[:11], 'element 0 (GIF): the file ends inside its header'),
+    (bmp_declaring(8, 8)[:24], 'element 0 (BMP): the file ends inside its header'),
+])
+def test_bytes_signature_refuses_unreadable_headers(exported, data, message):
+  text = _refusal(exported[3].signatures['a_to_b_bytes'], [data])
+  assert message in text
+  if 'header says' not in message:
+    assert export.ERR_BAD_HEADER in text
+
+
+def test_bytes_signature_reads_headers_as_the_decoders_do(exported, odd_image_files):
+  """No file a decoder takes is refused, whatever comes before its size: every format of
+  the odd_image_files fixture (16-bit, palette, animated GIF, progressive, CMYK and EXIF
+  JPEGs), a top-down BMP, a JPEG with a thumbnail of another size inside EXIF, marker
+  detours and segments that span the 4096-byte steps of the walk, and a GIF whose first
+  frame's data spans several steps."""
+  rng = np.random.default_rng(7)
+  files = {}
+  for name, (path, _) in odd_image_files.items():
+    with open(path, 'rb') as f:
+      files[name] = f.read()
+  bottom_up = bytearray(encode_image('BMP', rng.integers(0, 256, (5, 8, 3), dtype=np.uint8)))
+  rows = [bottom_up[54 + r * 24:54 + (r + 1) * 24] for r in range(5)]
+  top_down = bottom_up[:22] + (-5).to_bytes(4, 'little', signed=True) + bottom_up[26:54]
+  files['top_down.bmp'] = bytes(top_down + b''.join(reversed(rows)))
+  thumbnail = jpeg_declaring(9999, 9999)  # a naive scan for FF C0 would find this size
+  app1 = b'Exif\x00\x00' + thumbnail
+  long_segments = b''.join(b'\xff\xe2' + (5000 + i).to_bytes(2, 'big') + bytes(4998 + i)
+                           for i in range(3))
+  for name, before in (('thumbnail.jpg', b'\xff\xe1' + (len(app1) + 2).to_bytes(2, 'big') + app1),
+                       ('detours.jpg', _JPEG_DETOURS + long_segments + b'x' * 4093 + b'\xff')):
+    files[name] = jpeg_declaring(8, 8, before)
+  noise = [Image.fromarray(rng.integers(0, 256, (120, 150, 3), dtype=np.uint8)).quantize(256)
+           for _ in range(2)]
+  buf = io.BytesIO()
+  noise[0].save(buf, format='GIF', save_all=True, append_images=noise[1:], comment=b'c' * 9000)
+  files['long.gif'] = buf.getvalue()
+  assert len(files['long.gif']) > 3 * 4096
+  loaded = exported[3]
+  for name, data in files.items():
+    expected = tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
+    out = loaded.signatures['a_to_b_bytes'](images=tf.constant([data]))['output_bytes']
+    got = np.asarray(Image.open(io.BytesIO(out.numpy()[0])))
+    assert got.shape == expected.shape, name
+    x = tf.constant(expected[None].astype(np.float32) / 127.5 - 1.0)
+    want = _uint8(loaded.signatures['a_to_b'](images=x)['output'].numpy()[0])
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1, name
+
+
+@pytest.fixture(scope='module')
+def limited(tmp_path_factory):
+  """A tiny CycleGAN exported with small limits (the loaded SavedModel and its folder)."""
+  limits = export.Limits(max_encoded_bytes=2000, max_batch_pixels=3 * 24 * 24, max_samples=2)
+  model = _build(CycleGAN(**TINY))
+  path = export.export_model(model, str(tmp_path_factory.mktemp('limited')), limits=limits)
+  return tf.saved_model.load(path), path
+
+
+def test_limits_are_recorded(exported, limited):
+  for path, limits in ((exported[2], export.Limits()), (limited[1], export.Limits(2000, 1728, 2))):
+    with open(os.path.join(path, export.METADATA_PATH)) as f:
+      meta = json.load(f)
+    assert meta['max_side'] == export.MAX_SIDE
+    assert (meta['max_encoded_bytes'], meta['max_batch_pixels'], meta['max_samples']) == (
+        limits.max_encoded_bytes, limits.max_batch_pixels, limits.max_samples)
+  assert (export.MAX_ENCODED_BYTES, export.MAX_BATCH_PIXELS, export.MAX_SAMPLES) == (
+      64 << 20, 4096 * 4096, 64)
+  for bad in (0, -1, 1.5, True, None):
+    with pytest.raises(ValueError, match='Limits.max_samples must be a positive integer'):
+      export.Limits(max_samples=bad)
+
+
+def test_encoded_size_limit(limited):
+  signature = limited[0].signatures['a_to_b_bytes']
+  small = _png(np.zeros([24, 24, 3], np.uint8))
+  noise = _png(np.random.default_rng(3).integers(0, 256, (30, 30, 3), dtype=np.uint8))
+  assert len(small) < 2000 < len(noise)
+  message = _refusal(signature, [small, noise])
+  assert f'{export.ERR_TOO_MANY_BYTES} (2000 bytes): element 1 is {len(noise)} bytes' in message
+  assert signature(images=tf.constant([small]))['output_bytes'].shape == (1,)
+  assert len(png_declaring(23000, 23000)) < 100  # what the header check is for
+
+
+def test_pixel_limit(limited):
+  """3 x 24 x 24 = 1728 pixels pass; one more image, or larger ones, do not."""
+  loaded = limited[0]
+  np.testing.assert_equal(loaded.signatures['a_to_b'](images=_random([3, 24, 24, 3]))[
+      'output'].shape, [3, 24, 24, 3])
+  for images, pixels in ((_random([4, 24, 24, 3]), 2304), (_random([1, 44, 40, 3]), 1760)):
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+      loaded.signatures['a_to_b'](images=images)
+    message = error.value.message
+    assert f'{export.ERR_TOO_MANY_PIXELS} (1728)' in message
+    assert f'[pixels:] [{pixels}] [images:] [{images.shape[0]}]' in message
+  # The bytes form adds up the sizes its headers declare, before decoding any; a 24x1 image
+  # counts as the 24x8 the model computes on (CycleGAN pads to at least 8 px).
+  png = _png(np.zeros([24, 24, 3], np.uint8))
+  message = _refusal(loaded.signatures['a_to_b_bytes'], [png, png, png, png_declaring(24, 1)])
+  assert f'{export.ERR_TOO_MANY_PIXELS} (1728)' in message and '[pixels:] [1920]' in message
+  out = loaded.signatures['a_to_b_bytes'](images=tf.constant([png] * 3))['output_bytes']
+  assert out.shape == (3,)
 
 
 def test_versions_are_never_overwritten(exported):

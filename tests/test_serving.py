@@ -9,9 +9,13 @@ import base64
 import json
 import os
 
+from conftest import bmp_declaring
 from conftest import build_both_directions
 from conftest import free_ports
+from conftest import gif_declaring
+from conftest import jpeg_declaring
 from conftest import perturb
+from conftest import png_declaring
 from conftest import TINY_BICYCLE
 from conftest import TINY_CYCLEGAN
 import grpc
@@ -32,6 +36,7 @@ from tfi2i.serving import client as client_lib
 from tfi2i.serving import config as config_lib
 from tfi2i.serving.launch import REAL_SERVER
 from tfi2i.serving.launch import Server
+from tfi2i.versions import read_metadata
 
 SERVERS = [
     'devserver',
@@ -52,7 +57,9 @@ def _image(h, w, seed):
 
 @pytest.fixture(scope='module')
 def exports(tmp_path_factory):
-  """{name: export base} for one model of each landed family (CycleGAN with 2 versions)."""
+  """{name: export base} for one model of each landed family (CycleGAN with 2 versions),
+  and `limited`: a CycleGAN exported with small limits (4096 bytes, 64 x 64 pixels: its
+  warm-up request, one 64 px image, still passes)."""
   root = tmp_path_factory.mktemp('served')
   cyclegan = build_both_directions(CycleGAN(**TINY_CYCLEGAN))
   perturb(cyclegan, 0)
@@ -67,7 +74,9 @@ def exports(tmp_path_factory):
     model.build_endpoints()
     perturb(model, seed)
     export.export_model(model, str(root / name))
-  return {name: str(root / name) for name in ('cyclegan', 'pix2pix', 'bicycle')}
+  export.export_model(cyclegan, str(root / 'limited'), limits=export.Limits(
+      max_encoded_bytes=4096, max_batch_pixels=64 * 64))
+  return {name: str(root / name) for name in ('cyclegan', 'pix2pix', 'bicycle', 'limited')}
 
 
 @pytest.fixture(scope='module', params=SERVERS)
@@ -388,3 +397,132 @@ def test_mixed_requests_loop_keeps_serving_and_leaks_nothing(server):
   assert after[1] <= fds + 4, (before, after)  # no socket or file left open
   assert after[2] <= rss + 200, (before, after)  # MB: no growth per request
   assert server.proc.poll() is None
+
+
+# -- Hostile requests: small on the wire, huge to decode or compute. Each is refused before
+# anything large exists, and the server then answers a good request with the right image.
+
+_GOOD = _image(12, 16, 9)
+
+
+@pytest.fixture(scope='module')
+def good_outputs(exports):
+  """{model: uint8 [12, 16, 3]}: a_to_b of _GOOD by the newest version, run locally."""
+  out = {}
+  for name in ('cyclegan', 'limited', 'bicycle'):
+    newest = export.existing_versions(exports[name])[-1]
+    local = translate_lib.LocalModel(os.path.join(exports[name], str(newest)))
+    out[name] = local.images('a_to_b', _GOOD[None], {})['output'][0]
+  return out
+
+
+def _assert_answers(server, good_outputs, model='cyclegan'):
+  """The server answers a good request with the right image, over REST and gRPC."""
+  for protocol in ('rest', 'grpc'):
+    with client_lib.Client(server.address(protocol), model, protocol=protocol) as client:
+      png = client.predict('a_to_b_bytes', {'images': [_png(_GOOD)]})['output_bytes'][0]
+    diff = np.abs(client_lib.decode_png(png).astype(int) - good_outputs[model].astype(int))
+    assert diff.max() <= 1, (model, protocol)
+
+
+def _broadcast(shape, value=0.0):
+  """A float32 TensorProto of `shape` that holds one value (TF fills the tensor with it):
+  a few bytes on the wire for any size."""
+  proto = tf.make_tensor_proto(np.float32(value))
+  for size in shape:
+    proto.tensor_shape.dim.add(size=size)
+  return proto
+
+
+def _nz(exports):
+  info = read_metadata(os.path.join(exports['bicycle'], '1'))
+  return info['signatures']['a_to_b_sample']['inputs']['z'][1][1]
+
+
+HOSTILE_HEADERS = {  # a file of a few hundred bytes whose header says 23000 x 23000 px
+    'PNG': png_declaring(23000, 23000), 'JPEG': jpeg_declaring(23000, 23000),
+    'GIF': gif_declaring(23000, 23000), 'BMP': bmp_declaring(23000, -23000)}
+
+
+@pytest.mark.parametrize('fmt', sorted(HOSTILE_HEADERS))
+def test_bad_request_header_declares_a_huge_image(server, good_outputs, fmt):
+  data = HOSTILE_HEADERS[fmt]
+  assert len(data) < 1000  # decoded as declared: 23000 * 23000 * 3 bytes = 1.6 GB
+  said = f'element 0 is a {fmt} whose header says 23000x23000 (width x height)'
+  status, result = _rest(server, {'signature_name': 'a_to_b_bytes',
+                                  'inputs': {'images': [_b64(data)]}})
+  assert status == 400 and export.ERR_HEADER_TOO_LARGE in result['error'], result
+  assert said in result['error']
+  code, details = _grpc(server, 'b_to_a_bytes', {'images': tf.make_tensor_proto([data])})
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_HEADER_TOO_LARGE in details
+  assert said in details
+  _assert_answers(server, good_outputs)
+
+
+def test_bad_request_encoded_image_over_byte_limit(server, good_outputs):
+  noise = _png(np.random.default_rng(5).integers(0, 256, (40, 40, 3), dtype=np.uint8))
+  assert len(noise) > 4096
+  message = f'{export.ERR_TOO_MANY_BYTES} (4096 bytes): element 1 is {len(noise)} bytes'
+  status, result = _rest(server, {'signature_name': 'a_to_b_bytes', 'inputs': {
+      'images': [_b64(_png(_GOOD)), _b64(noise)]}}, model='limited')
+  assert status == 400 and message in result['error'], result
+  code, details = _grpc(server, 'a_to_b_bytes', {'images': tf.make_tensor_proto(
+      [_png(_GOOD), noise])}, model='limited')
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and message in details
+  _assert_answers(server, good_outputs, 'limited')
+
+
+def test_bad_request_over_pixel_limit(server, exports, good_outputs):
+  # The limited model: a float batch of 2 x 64 x 64.
+  status, result = _rest(server, {'signature_name': 'a_to_b', 'inputs': {
+      'images': np.zeros([2, 64, 64, 3]).tolist()}}, model='limited')
+  assert status == 400 and f'{export.ERR_TOO_MANY_PIXELS} (4096)' in result['error'], result
+  assert '[pixels:] [8192] [images:] [2]' in result['error']
+  # The default limit: 64 codes for one 520 px image, which BicycleGAN pads to 640 px, is
+  # 26 M pixels; the request itself is one float broadcast to the image, and 64 codes.
+  code, details = _grpc(server, 'a_to_b_sample', {
+      'images': _broadcast([1, 520, 520, 3]),
+      'z': tf.make_tensor_proto(np.zeros([export.MAX_SAMPLES, _nz(exports)], np.float32))},
+                        model='bicycle')
+  assert code == grpc.StatusCode.INVALID_ARGUMENT, details
+  assert f'{export.ERR_TOO_MANY_PIXELS} ({export.MAX_BATCH_PIXELS})' in details
+  assert f'[pixels:] [{64 * 640 * 640}] [images:] [1] [samples:] [64]' in details
+  # The bytes form: a PNG header that says 4096 x 4096 (the largest side) and 2 samples,
+  # refused before decoding (its data is 64 bytes).
+  code, details = _grpc(server, 'a_to_b_random_bytes', {
+      'images': tf.make_tensor_proto([png_declaring(4096, 4096)]),
+      'seed': tf.make_tensor_proto(np.int64(1)), 'num_samples': tf.make_tensor_proto(
+          np.int32(2))}, model='bicycle')
+  assert code == grpc.StatusCode.INVALID_ARGUMENT, details
+  assert f'[pixels:] [{2 * 4096 * 4096}] [images:] [1] [samples:] [2]' in details
+  _assert_answers(server, good_outputs, 'limited')
+  _assert_answers(server, good_outputs, 'bicycle')
+
+
+@pytest.mark.parametrize('num_samples', [0, export.MAX_SAMPLES + 1, 2**31 - 1])
+def test_bad_request_num_samples_out_of_range(server, good_outputs, num_samples):
+  message = f'{export.ERR_TOO_MANY_SAMPLES} ({export.MAX_SAMPLES})'
+  status, result = _rest(server, {'signature_name': 'a_to_b_random_bytes', 'inputs': {
+      'images': [_b64(_png(_GOOD))], 'seed': 1, 'num_samples': num_samples}}, model='bicycle')
+  assert status == 400 and message in result['error'], result
+  assert f'[got:] [{num_samples}]' in result['error']
+  code, details = _grpc(server, 'a_to_b_random', {
+      'images': tf.make_tensor_proto(np.zeros([1, 8, 8, 3], np.float32)),
+      'seed': tf.make_tensor_proto(np.int64(1)),
+      'num_samples': tf.make_tensor_proto(np.int32(num_samples))}, model='bicycle')
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and message in details, details
+  _assert_answers(server, good_outputs, 'bicycle')
+
+
+def test_bad_request_too_many_codes(server, exports, good_outputs):
+  z = np.zeros([export.MAX_SAMPLES + 1, _nz(exports)], np.float32)
+  message = f'{export.ERR_TOO_MANY_CODES} ({export.MAX_SAMPLES})'
+  shape = f'[shape:] [{export.MAX_SAMPLES + 1} {_nz(exports)}]'
+  status, result = _rest(server, {'signature_name': 'a_to_b_sample_bytes', 'inputs': {
+      'images': [_b64(_png(_GOOD))], 'z': z.tolist()}}, model='bicycle')
+  assert status == 400 and message in result['error'] and shape in result['error'], result
+  code, details = _grpc(server, 'a_to_b_sample', {
+      'images': tf.make_tensor_proto(np.zeros([1, 8, 8, 3], np.float32)),
+      'z': tf.make_tensor_proto(z)}, model='bicycle')
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and message in details and shape in details
+  _assert_answers(server, good_outputs, 'bicycle')

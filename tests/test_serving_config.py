@@ -258,6 +258,9 @@ def test_compose(models, tmp_path):
   doc = yaml.safe_load(text)
   [service] = doc['services'].values()
   assert service['image'] == 'tensorflow/serving:2.21.0'
+  # A request too big for the host ends the container, which Docker starts again.
+  assert (service['mem_limit'], service['memswap_limit']) == ('16g', '16g')
+  assert service['restart'] == 'unless-stopped'
   assert service['ports'] == ['127.0.0.1:8500:8500', '127.0.0.1:8501:8501']
   assert service['command'] == ['--model_config_file=/config/models.config',
                                 '--model_config_file_poll_wait_seconds=60',
@@ -278,10 +281,12 @@ def test_write_compose_api(models, tmp_path):
   out = tmp_path / 'elsewhere' / 'c.yaml'
   text = sc.write_compose({'beta': models['beta']}, str(out),
                           str(tmp_path / 'cfg' / 'tf.config'),
-                          image='tensorflow/serving:2.21.0-gpu', mount_root='/m')
+                          image='tensorflow/serving:2.21.0-gpu', mount_root='/m', memory='6g')
   assert out.read_text() == text
   service = yaml.safe_load(text)['services']['tfserving']
   assert service['image'] == 'tensorflow/serving:2.21.0-gpu'
+  assert (service['mem_limit'], service['memswap_limit'], service['restart']) == (
+      '6g', '6g', 'unless-stopped')
   assert [(v['source'], v['target']) for v in service['volumes']] == [
       ('../exports/beta', '/m/beta'), ('../cfg', '/config')]
   assert service['command'][0] == '--model_config_file=/config/tf.config'
@@ -290,6 +295,24 @@ def test_write_compose_api(models, tmp_path):
   assert sc._host_path('/a/d/e', '/a/d') == './e'  # pylint: disable=protected-access
   with pytest.raises(sc.UsageError, match='bad --image'):
     sc.write_compose({'beta': models['beta']}, str(out), 'x.config', image='bad image')
+  for bad in ('', '0', '16 g', '-1g', '1.5g', 'lots'):
+    with pytest.raises(sc.UsageError, match=f"bad --memory '{bad}'.*Docker byte value"):
+      sc.write_compose({'beta': models['beta']}, str(out), 'x.config', memory=bad)
+  assert out.read_text() == text  # nothing written
+
+
+def test_compose_memory_flag(models, tmp_path, capsys):
+  config, compose = tmp_path / 's' / 'm.config', tmp_path / 's' / 'c.yaml'
+  assert sc.cli(model=[f'beta={models["beta"]}'], output=str(config), compose=str(compose),
+                memory='nine') == 2
+  assert "bad --memory 'nine'" in capsys.readouterr().err
+  assert not compose.exists() and not config.exists()
+  assert sc.cli(model=[f'beta={models["beta"]}'], output=str(config), compose=str(compose),
+                memory='12000m') == 0
+  assert 'memory limit 12000m' in capsys.readouterr().out
+  text = compose.read_text()
+  assert '--memory=12000m' in text.splitlines()[2]  # in the command that regenerates it
+  assert yaml.safe_load(text)['services']['tfserving']['mem_limit'] == '12000m'
 
 
 def test_atomic_write(tmp_path, monkeypatch):
@@ -347,3 +370,4 @@ def test_checked_in_examples():
   service = yaml.safe_load(text)['services']['tfserving']
   assert [(v['source'], v['target']) for v in service['volumes']] == [
       ('../runs/demo/export', '/models/demo'), ('.', '/config')]
+  assert (service['mem_limit'], service['restart']) == (sc.DEFAULT_MEMORY, 'unless-stopped')

@@ -2,7 +2,7 @@
 
   python -m tfi2i.serving.config --model=[NAME=]PATH [--model=...] --output=FILE
       [--versions=latest:1|latest:N|all|specific:V1,V2,...] [--mount_root=/models]
-      [--compose=FILE [--image=tensorflow/serving:2.21.0]]
+      [--compose=FILE [--image=tensorflow/serving:2.21.0] [--memory=16g]]
 
 PATH is a workdir (its `export/` folder is used) or an export base (a folder of integer
 version folders, `BASE/<version>/saved_model.pb`, as tfi2i.export writes them). Without
@@ -27,9 +27,18 @@ and 8501 (REST) on 127.0.0.1 only (TF Serving has no authentication), bind-mount
 export base read-only at /models/NAME (--mount_root, implied as /models) and the config
 file's folder read-only at /config, and runs `--model_config_file=/config/<config file
 name> --model_config_file_poll_wait_seconds=60 --rest_api_timeout_in_ms=600000` (TF
-Serving's REST default of 30 s is too short for large images on CPUs). New versions of a
-served model are picked up within a second (TF Serving polls the base paths) and changed
-policies of served models within a minute; a new model needs its export mounted, so rerun
+Serving's REST default of 30 s is too short for large images on CPUs). The container may
+use at most --memory (`mem_limit`, default 16g, a Docker byte value such as 12g or 12000m;
+`memswap_limit` is the same, so no swap comes on top) and has `restart: unless-stopped`:
+requests that need more memory than that end the container, not the host, and Docker
+starts it again (the signatures refuse any one request over their limits, see
+tfi2i.export, but concurrent requests add up). `mem_limit` is the key that both
+`docker compose` (v2) and the older docker-compose (v1) apply to a plain container;
+`deploy.resources.limits.memory` means the same to v2 but needs --compatibility in v1 (it
+is what swarm's `docker stack deploy` reads; give one of the two, not both).
+
+New versions of a served model are picked up within a second (TF Serving polls the base
+paths) and changed policies of served models within a minute; a new model needs its export mounted, so rerun
 this command with --compose and then `docker compose up -d`. The folder, not the file, is mounted: a single-file bind mount
 keeps showing the file it was started with once the file is replaced, and this command
 replaces files (writes a temporary file and renames it over the old one) so that TF Serving
@@ -72,6 +81,13 @@ CONFIG_DIR = '/config'  # container folder of the config file with --compose
 GRPC_PORT = 8500
 REST_PORT = 8501
 POLL_SECONDS = 60  # --model_config_file_poll_wait_seconds
+# The container's memory limit (mem_limit and memswap_limit of the compose file). The most
+# one request may ask (tfi2i.export.MAX_BATCH_PIXELS: one 4096 px image) puts a CycleGAN's
+# full-resolution activations at 4 GB each (4096 * 4096 px * 64 channels * 4 bytes), a few
+# of them alive at once, besides the model and TF Serving itself.
+DEFAULT_MEMORY = '16g'
+MEMORY_RE = re.compile(r'[1-9][0-9]*(b|k|m|g|kb|mb|gb)?', re.IGNORECASE)
+RESTART = 'unless-stopped'  # Docker starts it again after a crash or an OOM kill
 # TF Serving stops a REST predict after 30 s by default (server.h http_timeout_in_ms); a
 # CycleGAN at 4096 px (the signatures' limit) takes about 2 minutes on 2 CPU cores.
 REST_TIMEOUT_MS = 600_000
@@ -414,9 +430,10 @@ def _host_path(target: str, start: str) -> str:
 
 
 def compose_text(served: list[ServedModel], compose_path: str, config_path: str,
-                 image: str = DEFAULT_IMAGE, command: str | None = None) -> str:
+                 image: str = DEFAULT_IMAGE, command: str | None = None,
+                 memory: str = DEFAULT_MEMORY) -> str:
   """The Docker Compose file for `served` (whose base_path must be their container paths)
-  and the config file at config_path."""
+  and the config file at config_path; the container may use `memory` and restarts."""
   folder = os.path.dirname(os.path.abspath(compose_path))
   config_path = os.path.abspath(config_path)
   config_in_container = posixpath.join(CONFIG_DIR, os.path.basename(config_path))
@@ -426,6 +443,9 @@ def compose_text(served: list[ServedModel], compose_path: str, config_path: str,
       'services:',
       f'  {SERVICE}:',
       f'    image: {_yaml_str(image)}',
+      f'    restart: {_yaml_str(RESTART)}',
+      f'    mem_limit: {_yaml_str(memory)}',
+      f'    memswap_limit: {_yaml_str(memory)}  # no swap on top of mem_limit',
       '    ports:',
       f'      - {_yaml_str(f"{PUBLISH_HOST}:{GRPC_PORT}:{GRPC_PORT}")}  # gRPC',
       f'      - {_yaml_str(f"{PUBLISH_HOST}:{REST_PORT}:{REST_PORT}")}  # REST',
@@ -514,13 +534,15 @@ def write_config(models, output: str, versions='latest:1', mount_root: str | Non
 
 
 def write_compose(models, output: str, config_path: str, image: str = DEFAULT_IMAGE,
-                  mount_root: str = DEFAULT_MOUNT_ROOT, command: str | None = None) -> str:
+                  mount_root: str = DEFAULT_MOUNT_ROOT, command: str | None = None,
+                  memory: str = DEFAULT_MEMORY) -> str:
   """Writes the Docker Compose file for `models` (as in write_config, which writes the
   config file at config_path with the same mount_root) to `output`; returns its text."""
   served = resolve_models(models, 'all', mount_root or DEFAULT_MOUNT_ROOT)
   _check_image(image)
+  _check_memory(memory)
   _check_outputs([output])
-  text = compose_text(served, output, config_path, image, command)
+  text = compose_text(served, output, config_path, image, command, memory)
   write_atomic(output, text)
   return text
 
@@ -530,10 +552,16 @@ def _check_image(image: str) -> None:
     raise UsageError(f'bad --image {image!r}: expected a Docker image such as {DEFAULT_IMAGE}')
 
 
+def _check_memory(memory: str) -> None:
+  if not MEMORY_RE.fullmatch(str(memory)):
+    raise UsageError(f'bad --memory {memory!r}: expected a Docker byte value such as '
+                     f'{DEFAULT_MEMORY} or 12000m (a positive integer, then b, k, m or g)')
+
+
 # The command line.
 
 def command_line(model, output, versions='latest:1', mount_root=None, compose=None,
-                 image=DEFAULT_IMAGE) -> str:
+                 image=DEFAULT_IMAGE, memory=DEFAULT_MEMORY) -> str:
   """The command that writes these files (for the header comments)."""
   args = [f'--model={m}' for m in model or []] + [f'--output={output}']
   if versions != 'latest:1':
@@ -544,6 +572,8 @@ def command_line(model, output, versions='latest:1', mount_root=None, compose=No
     args.append(f'--compose={compose}')
     if image != DEFAULT_IMAGE:
       args.append(f'--image={image}')
+    if memory != DEFAULT_MEMORY:
+      args.append(f'--memory={memory}')
   return 'python -m tfi2i.serving.config ' + ' '.join(shlex.quote(a) for a in args)
 
 
@@ -564,7 +594,7 @@ def _describe(model: ServedModel) -> list[str]:
 
 
 def cli(model=None, output=None, versions='latest:1', mount_root=None, compose=None,
-        image=DEFAULT_IMAGE) -> int:
+        image=DEFAULT_IMAGE, memory=DEFAULT_MEMORY) -> int:
   """The command line: writes the config (and compose) file, prints what it wrote; returns
   the exit status (see the module docstring)."""
   if not model or not output:
@@ -572,15 +602,17 @@ def cli(model=None, output=None, versions='latest:1', mount_root=None, compose=N
     return 2
   if compose and mount_root is None:
     mount_root = DEFAULT_MOUNT_ROOT
-  command = command_line(model, output, versions, mount_root, compose, image)
+  command = command_line(model, output, versions, mount_root, compose, image, memory)
   try:
     if compose:
       _check_image(image)
+      _check_memory(memory)
     served = resolve_models(list(model), versions, mount_root)
     _check_outputs([output] + ([compose] if compose else []))
     policy = parse_versions(versions)
     config = config_text(build_config(served, policy), command)
-    compose_yaml = compose_text(served, compose, output, image, command) if compose else None
+    compose_yaml = (compose_text(served, compose, output, image, command, memory)
+                    if compose else None)
     write_atomic(output, config)
     if compose:
       write_atomic(compose, compose_yaml)
@@ -597,8 +629,8 @@ def cli(model=None, output=None, versions='latest:1', mount_root=None, compose=N
   for model_ in served:
     print('\n'.join(_describe(model_)))
   if compose:
-    print(f'Wrote {compose} ({image}): docker compose -f {compose} up -d; gRPC '
-          f'localhost:{GRPC_PORT}, REST http://localhost:{REST_PORT}/v1/models/{served[0].name}')
+    print(f'Wrote {compose} ({image}, memory limit {memory}): docker compose -f {compose} '
+          f'up -d; gRPC localhost:{GRPC_PORT}, REST http://localhost:{REST_PORT}/v1/models/{served[0].name}')
   return 0
 
 
@@ -615,7 +647,10 @@ def _define_flags():
           'mount_root', None, 'Container folder of the export bases: base paths become '
           'MOUNT_ROOT/NAME (default: absolute host paths; /models with --compose).'),
       compose=flags.DEFINE_string('compose', None, 'Also write a Docker Compose file here.'),
-      image=flags.DEFINE_string('image', DEFAULT_IMAGE, 'TF Serving image of the compose file.'))
+      image=flags.DEFINE_string('image', DEFAULT_IMAGE, 'TF Serving image of the compose file.'),
+      memory=flags.DEFINE_string('memory', DEFAULT_MEMORY, 'Memory limit of the compose '
+                                 "file's container (mem_limit, a Docker byte value such as "
+                                 '16g); it restarts when it is exceeded.'))
 
 
 _HELP_FLAGS = ('-?', '--help', '--helpshort', '--helpfull', '--helpxml')
