@@ -268,3 +268,15 @@ def test_ablation_table_lists_each_run(tmp_path):
   with open(paths[0], 'w') as f:
     json.dump({'step': 1}, f)
   assert cam_ablation.main([paths[0]]) == 1
+
+
+def test_mask_overlap_scores_against_the_regions(stargan_run):
+  from tfi2i.experiments import cam_ablation  # pylint: disable=g-import-not-at-top
+  result = cam_ablation.mask_overlap(stargan_run[0])
+  assert result['step'] == 2
+  for name in NAMES:
+    share = demo_attributes.region(name, 32, 32).mean()
+    assert result[name]['region_share'] == pytest.approx(share, abs=1e-6)
+    assert 0 <= result[name]['inside'] <= 1 and 0 <= result[name]['iou'] <= 1
+  text = cam_ablation.mask_table({'run': result})
+  assert text.splitlines()[2].startswith('| run | 2 | ')

@@ -365,3 +365,88 @@ def test_readme_names_the_paths_make_demo_writes():
   promised = set(re.findall(r'`(runs/demo[\w/.]*)`', readme))
   assert promised and 'runs/demo/gallery/a_to_b/index.html' in promised
   assert promised <= written, promised - written
+
+
+# ---------------------------------------------------------------------- kill -9, bit for bit
+
+_ALIGNED = {'data.load_size': 128, 'data.crop_size': 128, 'data.preprocess': 'crop',
+            'train.batch_size': 2}
+KILLED = {  # recipe, overrides, whether its data is the aligned A|B folder
+    'cyclegan': ('cyclegan', {k: v for k, v in TINY.items() if k != 'train.steps'}, False),
+    'pix2pix': ('pix2pix', {'model.ngf': 4, 'model.ndf': 4, 'model.num_downs': 7, **_ALIGNED},
+                True),
+    'bicyclegan': ('bicyclegan', {'model.ngf': 4, 'model.nef': 4, 'model.ndf': 4,
+                                  'model.net_g': 'unet_128', 'model.net_e': 'resnet_128',
+                                  'model.net_d': 'basic_128_multi',
+                                  'model.net_d2': 'basic_128_multi',
+                                  **_ALIGNED}, True),
+}
+
+
+@pytest.fixture
+def aligned_root(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  folder = tmp_path / 'ab' / 'train'
+  folder.mkdir(parents=True)
+  for i in range(3):
+    Image.fromarray(rng.integers(0, 256, (128, 256, 3), dtype=np.uint8)).save(folder / f'{i}.png')
+  return str(tmp_path / 'ab')
+
+
+@pytest.mark.parametrize('name', sorted(KILLED))
+def test_kill_9_at_a_random_moment_resumes_bit_for_bit(name, tiny_root, aligned_root, tmp_path):
+  """`kill -9` at a random moment of a run that checkpoints every step (a checkpoint may be
+  half written), then the same command again: the run ends with the weights, optimizer
+  slots, pools and random streams (dropout's included) of a run that was never killed."""
+  recipe, overrides, aligned = KILLED[name]
+  path = os.path.join(os.path.dirname(CYCLEGAN), f'{recipe}.py')
+  overrides = {**overrides, 'data.root': aligned_root if aligned else tiny_root,
+               'train.steps': 8, 'train.checkpoint_every': 1, 'train.log_every': 1,
+               'train.image_every': 100, 'train.export_at_end': False}
+  args = [sys.executable, '-m', 'tfi2i.train', f'--recipe={path}',
+          f'--workdir={tmp_path / "killed"}'] + [f'--recipe.{k}={v}' for k, v in overrides.items()]
+  rng = np.random.default_rng()
+  at, delay = int(rng.integers(2, 6)), float(rng.uniform(0, 0.5))
+  proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  chunks = []
+  reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stdout.read(16), '')))
+  reader.start()
+  deadline = time.time() + 300
+  while time.time() < deadline and f' {at}/8' not in ''.join(chunks) and proc.poll() is None:
+    time.sleep(0.02)
+  time.sleep(delay)
+  proc.kill()  # SIGKILL: no handler runs
+  proc.wait(timeout=60)
+  reader.join(timeout=10)
+  assert proc.returncode == -signal.SIGKILL, ''.join(chunks)[-3000:]
+  done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+  assert 'Resuming from' in done.stdout, (at, delay, done.stdout[-2000:])
+  straight = str(tmp_path / 'straight')
+  config = recipe_lib.override(recipe_lib.load_recipe(path), overrides)
+  loop.train(config, straight)
+  a, b = _ckpt_values(straight, step=8), _ckpt_values(str(tmp_path / 'killed'), step=8)
+  assert a.keys() == b.keys()
+  if name != 'cyclegan':
+    assert any(k.startswith('seeds/') for k in a)  # dropout's streams are in the checkpoint
+  for key in a:
+    np.testing.assert_array_equal(a[key], b[key], err_msg=f'{key} (killed at {at} + {delay:.2f} s)')
+
+
+def test_logging_images_changes_nothing_the_run_computes(aligned_root, tmp_path):
+  """pix2pix's panels run G in training mode (dropout, batch statistics): its moving
+  statistics and dropout streams are kept as they were around them, so image_every (a
+  logging key a resume may change) does not change the weights."""
+  recipe, overrides, _ = KILLED['pix2pix']
+  path = os.path.join(os.path.dirname(CYCLEGAN), f'{recipe}.py')
+  runs = {}
+  for every in (1, 100):
+    config = recipe_lib.override(recipe_lib.load_recipe(path), {
+        **overrides, 'data.root': aligned_root, 'train.steps': 3, 'train.image_every': every,
+        'train.export_at_end': False})
+    loop.train(config, str(tmp_path / str(every)))
+    runs[every] = _ckpt_values(str(tmp_path / str(every)))
+  assert any('moving_variance' in k for k in runs[1])
+  for key in runs[1]:
+    np.testing.assert_array_equal(runs[1][key], runs[100][key], err_msg=key)

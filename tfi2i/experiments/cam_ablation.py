@@ -6,12 +6,20 @@ from tfi2i.evaluate reports of runs on the attribute demo task
 
   make cam-ablation            # data, the four StarGAN runs, a classifier, the reports
   python -m tfi2i.experiments.cam_ablation runs/cam_ablation/*.json
+  python -m tfi2i.experiments.cam_ablation --masks RUN_WORKDIR ...
 
 Per run: the training step, per attribute the attribute accuracy (the reference classifier
 of tfi2i.attribute_classifier on each edit) and the masked PSNR (input vs edit outside the
 attribute's region, dB), their means, the PSNR of the whole edit to the input, and FID
 against the real test images with the named feature extractor (random conv features
 unless a weights file was given: compare only within one table).
+
+--masks: where the discriminator's Grad-CAM mask M_CAM of each edit (the mask the loss
+uses, in inference mode) falls, against the edited attribute's known region, on the test
+split: 'inside' = the share of the mask's mass in the region (the region's own share of the
+image is what a uniform mask gets), 'iou' = intersection over union of the mask above 1/2
+with the region. Paper 001 argues the D term makes the mask cover where G changes the
+image; this measures it where that region is known.
 """
 import argparse
 import json
@@ -57,6 +65,58 @@ def table(reports: dict) -> str:
   return '\n'.join(lines) + ('\n\n' + ' '.join(notes) if notes else '')
 
 
+def mask_overlap(workdir: str, batch_size: int = 16) -> dict:
+  """{attribute: {'inside', 'iou', 'region_share'}} of a workdir's editor (see --masks)."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tfi2i import evaluate  # pylint: disable=import-outside-toplevel
+  from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i.data import attributes  # pylint: disable=import-outside-toplevel
+  from tfi2i.data import streams  # pylint: disable=import-outside-toplevel
+  model, config, step, _ = workdir_lib.restore(workdir)
+  data = streams.stream('attributes').evaluation(config.data, 'test')
+  if not data.masks:
+    raise ValueError(f'the test data of {workdir} has no region masks')
+  transform = evaluate.eval_transform(config.data)
+  names = tuple(data.attribute_names)
+  sums = {n: {'inside': [], 'iou': [], 'region_share': []} for n in data.masks}
+  for start in range(0, len(data.names), batch_size):
+    idx = list(range(start, min(len(data.names), start + batch_size)))
+    x = tf.constant(np.stack([transform(data.load(i)[0]) for i in idx]))
+    source = data.attributes[idx]
+    for j, name in enumerate(names):
+      if name not in data.masks:
+        continue
+      target = attributes.change(source, names, j)
+      fake = model.edit(x, tf.constant(source), tf.constant(target))
+      mask = np.asarray(model.cam_mask(x, fake, tf.constant(source), tf.constant(target),
+                                       training=False))[..., 0]
+      for row, i in enumerate(idx):
+        path = data.masks[name][i]
+        if path is None:
+          continue
+        region = evaluate.mask_region(path, transform) >= 0.5
+        m = mask[row]
+        sums[name]['inside'].append(float((m * region).sum() / max(m.sum(), 1e-12)))
+        high = m > 0.5
+        union = (high | region).sum()
+        sums[name]['iou'].append(float((high & region).sum() / union) if union else 0.0)
+        sums[name]['region_share'].append(float(region.mean()))
+  return {'step': step, **{n: {k: float(np.mean(v)) for k, v in d.items()}
+                           for n, d in sums.items()}}
+
+
+def mask_table(results: dict) -> str:
+  names = [n for n in next(iter(results.values())) if n != 'step']
+  head = ['run', 'step'] + [f'{n} inside / iou (region share)' for n in names]
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+  for label, r in results.items():
+    lines.append('| ' + ' | '.join(
+        [label, str(r['step'])] + [f"{r[n]['inside']:.3f} / {r[n]['iou']:.3f} "
+                                   f"({r[n]['region_share']:.3f})" for n in names]) + ' |')
+  return '\n'.join(lines)
+
+
 def load(paths) -> dict:
   reports = {}
   for path in paths:
@@ -72,9 +132,16 @@ def load(paths) -> dict:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('reports', nargs='+', help='tfi2i.evaluate JSON reports')
+  parser.add_argument('reports', nargs='+', help='tfi2i.evaluate JSON reports (with --masks: '
+                      'the runs\' workdirs)')
+  parser.add_argument('--masks', action='store_true', help='score where the Grad-CAM masks '
+                      'fall against the attributes\' regions')
   args = parser.parse_args(argv)
   try:
+    if args.masks:
+      print(mask_table({os.path.basename(os.path.normpath(w)): mask_overlap(w)
+                        for w in args.reports}))
+      return 0
     print(table(load(args.reports)))
   except (OSError, ValueError, KeyError) as e:
     print(f'error: {e}', file=sys.stderr)

@@ -199,6 +199,28 @@ class TranslationModel(keras.Model):
     """One optimizer update from `loss` recorded on `tape` (see apply_gradients)."""
     return apply_gradients(optimizer, tape, loss, variables, wide)
 
+  def random_states(self) -> list:
+    """The state variables of the Keras seed generators of every layer (keras.layers.Dropout
+    draws its masks from one), in layer order. tf.train.Checkpoint does not reach them
+    through the model (a SeedGenerator is not trackable), so the training checkpoint holds
+    them itself (`seeds`): a resumed run draws the dropout masks an uninterrupted one would."""
+    states = []
+    for layer in self._flatten_layers(include_self=True, recursive=True):
+      states += [generator.state for generator in getattr(layer, '_seed_generators', [])]
+    return states
+
+  def inference_side_state(self) -> list:
+    """Variables that running the networks in training mode changes outside an update: batch
+    norm moving statistics and the seed generators' states. The loop keeps them as they were
+    around its image panels (pix2pix shows G in training mode: dropout and the batch's
+    statistics, as the official visuals), so how often images are logged does not change
+    what a run computes, and a resumed run stays equal to an uninterrupted one."""
+    state = []
+    for layer in self._flatten_layers(include_self=True, recursive=True):
+      if isinstance(layer, keras.layers.BatchNormalization) and layer.built:
+        state += [layer.moving_mean, layer.moving_variance]
+    return state + self.random_states()
+
   def stateless_seed(self, *parts):
     """A [2] int64 seed for tf.random.stateless_* ops: a function of train.seed, the
     replica and `parts` (e.g. a tag and an optimizer's iteration count), so a resumed run

@@ -183,10 +183,19 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
       model.compile(**optimizers_lib.make_optimizers(
           model, config, steps_per_epoch, total_steps, step=step, precision=t.precision))
       model.build_for_training(dataset.element_spec)
-      checkpoint = tf.train.Checkpoint(step=step, model=model)
+      seeds = model.random_states()  # dropout's streams: not reached through the model
+      checkpoint = tf.train.Checkpoint(step=step, model=model, seeds=seeds)
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=t.keep_checkpoints)
     if resume_from:
-      checkpoint.restore(resume_from).assert_existing_objects_matched()
+      if seeds and not _has_seeds(resume_from):
+        # a checkpoint written before the seeds were saved: everything else restores exactly
+        print(f'{resume_from} predates saving the dropout random streams: they start again '
+              'from their initial state (the run is no longer bit for bit an uninterrupted '
+              'one).')
+        tf.train.Checkpoint(step=step, model=model).restore(
+            resume_from).assert_existing_objects_matched()
+      else:
+        checkpoint.restore(resume_from).assert_existing_objects_matched()
       print(f'Resuming from {resume_from} at step {int(step.numpy())}.')
 
     def rebuild(at):
@@ -334,13 +343,19 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
     return logs, finite, wanted
 
   panel_names = {}
+  kept = model.inference_side_state()
 
   @tf.function
   def panels(batch):
+    before = [tf.identity(v) for v in kept]  # read before the panels run the networks
     groups = {g: summaries.panel_kinds(ps) for g, ps in model.image_panels(batch).items()}
     # names and kinds, at trace time
     panel_names.update({g: [(name, kind) for name, _, kind in ps] for g, ps in groups.items()})
-    return {g: [image for _, image, _ in ps] for g, ps in groups.items()}
+    out = {g: [image for _, image, _ in ps] for g, ps in groups.items()}
+    with tf.control_dependencies(tf.nest.flatten(out)):
+      for v, value in zip(kept, before):  # logging images changes nothing the run computes
+        v.assign(value)
+    return out
 
   writer = tf.summary.create_file_writer(workdir_lib.events_dir(workdir))
   start = int(step.numpy())
@@ -456,6 +471,10 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
     return TrainResult(current, total_steps, logs, saved_path, interrupted=True,
                        stopped_by=stop_reason)
   return TrainResult(current, total_steps, logs, saved_path)
+
+
+def _has_seeds(path) -> bool:
+  return any(name.startswith('seeds/') for name, _ in tf.train.list_variables(path))
 
 
 def _failing_files(info, step, per_step, batch_size) -> list:
