@@ -156,3 +156,22 @@ def test_evaluate_scores_every_edit(trained):
   assert result['model'] == 'AttGAN' and result['num_inputs'] == 2  # data.test_count
   assert result['samples_per_input'] == len(ATTRS) and result['num_samples'] == 2 * len(ATTRS)
   assert result['realism']['num_fake'] == 2 * len(ATTRS)
+
+
+def test_onnx_converts_the_edit_and_names_why_not_the_mask(exported, tmp_path):
+  """The edit (image + target attributes) and the classifier convert with parity; the
+  Grad-CAM mask, a gradient at inference, is skipped with the reason."""
+  import onnxruntime  # pylint: disable=g-import-not-at-top
+  from tfi2i import onnx_export  # pylint: disable=g-import-not-at-top
+  report = onnx_export.export_onnx(exported, output_dir=str(tmp_path / 'onnx'))
+  assert set(report['converted']) == {'edit', 'attributes'}
+  assert all(v['max_abs_diff'] <= 1e-4 for v in report['converted'].values())
+  assert 'takes gradients at inference' in report['skipped']['edit_with_mask']
+  session = onnxruntime.InferenceSession(report['converted']['edit']['path'])
+  x = np.random.default_rng(3).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+  target = np.array([[1, 0, 1, 0]], np.float32)
+  feeds = {i.name: (x if 'image' in i.name else target) for i in session.get_inputs()}
+  got = session.run(None, feeds)[0]
+  want = tf.saved_model.load(exported).signatures['edit'](
+      images=tf.constant(x), attributes=tf.constant(target))['output']
+  np.testing.assert_allclose(got, want, atol=1e-4)

@@ -28,6 +28,8 @@ Not converted:
                   `--eval_mode` (the official test.py --eval).
   ScaleAndTranslate  BicycleGAN `encode`: its antialiased tf.image.resize has no tf2onnx
                   conversion.
+  gradients       the attribute editors' `edit_with_mask` (Grad-CAM: a gradient of the
+                  classifier; tf2onnx has no BroadcastGradientArgs / ShapeN).
   failing ops     any other op tf2onnx cannot convert is caught by the onnxruntime check
                   below (tf2onnx itself only logs such ops and writes an invalid model).
 These are skipped (with the reason in the report) when converting every signature, and a
@@ -86,6 +88,12 @@ def _skip_reason(name, specs, signature=None):
             'SavedModel (and tf2onnx has no conversion for these ops). Export in eval mode '
             '(the official test.py --eval: dropout off, running batch-norm statistics) to '
             'convert it: python -m tfi2i.export --workdir=DIR --eval_mode --format=onnx')
+  gradient_ops = sorted(ops & {'BroadcastGradientArgs', 'ShapeN'})
+  if gradient_ops:
+    return (f'cannot be converted: it takes gradients at inference ({", ".join(gradient_ops)}'
+            ' have no ONNX conversion in tf2onnx), e.g. the attribute editors\' '
+            'edit_with_mask, whose Grad-CAM mask is a gradient of the classifier; the edit '
+            'itself converts')
   if 'ScaleAndTranslate' in ops:
     return ('cannot be converted: its antialiased image resize (TF op ScaleAndTranslate) '
             'has no ONNX conversion in tf2onnx')
