@@ -4,11 +4,16 @@ BIN := $(VENV)/bin
 WORKDIR ?= runs/demo
 DATA ?= data/demo
 
+# The official PyTorch reference for `make bench`, in its own venv (never a tfi2i dependency).
+TORCH_VENV ?= .venv-torch
+TORCH_PY ?= $(TORCH_VENV)/bin/python
+TORCH_VERSION ?= 2.14.1
+PYTORCH_REFERENCE ?= ../shared/bench/pytorch_reference_step.py
 ATTR_DATA ?= data/demo_attributes
 CAM_RUNS ?= runs/cam_ablation
 CAM_SETTINGS ?= none both generator discriminator
 
-.PHONY: demo serve-demo test venv data bench clean cam-ablation
+.PHONY: demo serve-demo test venv data bench torch-venv clean cam-ablation
 
 $(BIN)/activate-tfi2i: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,8 +39,21 @@ serve-demo: venv
 test: venv
 	$(BIN)/python -m pytest -q tests
 
+$(TORCH_VENV)/bin/python:
+	$(PY) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install -q --index-url https://download.pytorch.org/whl/cpu torch==$(TORCH_VERSION)
+	$(TORCH_VENV)/bin/pip install -q numpy
+
+torch-venv: $(TORCH_VENV)/bin/python
+
+# Side by side with the official PyTorch step (issue 16): CycleGAN and pix2pix, float32 and
+# mixed_bfloat16, each PyTorch run before and after tfi2i's; --check fails on a missed target.
+# TORCH_PY=/path/to/python uses another Python with torch.
 bench: venv
-	$(BIN)/python -m tfi2i.bench --recipe=recipes/cyclegan.py
+	test -x $(TORCH_PY) || $(MAKE) torch-venv
+	rc=0; for recipe in cyclegan pix2pix; do \
+	  $(BIN)/python -m tfi2i.bench --recipe=recipes/$$recipe.py --sizes=128 --precisions=float32,mixed_bfloat16 --xla=off --steps=6 --warmup=2 --compare-pytorch=$(TORCH_PY) --pytorch_reference=$(PYTORCH_REFERENCE) --check || rc=1; \
+	done; exit $$rc
 
 # Paper 001's ablation on the attribute demo task (BUILD_NOTES.md): StarGAN with each
 # cam.apply_to for one budget, one reference classifier, one report per run, the table.

@@ -7,6 +7,22 @@ Each setting runs in its own process (so peak memory is its own): it builds the 
 the recipe's configuration, runs `--warmup` train steps, then times `--steps` steps
 (batch 1 unless --batch_size), and times generator inference. Prints one row per setting.
 Run nothing else on the machine while it measures.
+
+Side by side with the official PyTorch code (CycleGAN and pix2pix recipes):
+
+  python -m tfi2i.bench --recipe=recipes/cyclegan.py --sizes=128 --xla=off \
+      --compare-pytorch=.venv-torch/bin/python [--pytorch_reference=PATH] [--check]
+
+PY (a Python with torch, in its own venv: `make torch-venv`; never a dependency of tfi2i)
+runs the PyTorch reference step (--pytorch_reference, default
+../shared/bench/pytorch_reference_step.py: the official networks and training step, batch
+1, fp32) for the same model and size, before and after tfi2i's settings in the same run, so
+that both sides are measured on the same machine in the same state. Each tfi2i row gets its
+ratio to the mean of the two PyTorch runs: training s/step (lower is better) and generator
+inference img/s (higher is better). pix2pix runs the U-Net of its size (unet_128 at 128 px,
+num_downs 7; unet_256 at 256 px), as the reference does. With --check the command exits 1
+when a ratio misses its target (TARGETS: training step float32 <= 0.8x PyTorch's time,
+mixed_bfloat16 <= 0.5x; bfloat16 generator inference >= 2x PyTorch eval's img/s).
 """
 import json
 import os
@@ -27,9 +43,71 @@ _STEPS = flags.DEFINE_integer('steps', 10, 'Timed train steps.')
 _WARMUP = flags.DEFINE_integer('warmup', 3, 'Untimed steps first (tracing, allocation).')
 _BATCH = flags.DEFINE_integer('batch_size', 1, 'Batch size.')
 _CHILD = flags.DEFINE_string('child', None, 'Internal: run one setting "size,precision,xla".')
+_COMPARE = flags.DEFINE_string('compare-pytorch', None, 'A Python with torch: time the PyTorch '
+                               'reference for the same model and size before and after, and '
+                               'print the ratios.')
+_REFERENCE = flags.DEFINE_string(
+    'pytorch_reference', None, 'The PyTorch reference step script (default '
+    '../shared/bench/pytorch_reference_step.py beside the repository).')
+_CHECK = flags.DEFINE_bool('check', False, 'With --compare-pytorch: exit 1 when a ratio '
+                           'misses its target.')
 _SET = flags.DEFINE_multi_string('set', [], 'KEY=VALUE recipe override (a Python literal or a '
                                  'string), e.g. --set=model.img_size=128 for the full U-GAT-IT '
                                  'at 128 px.')
+
+
+# Side-by-side targets (issue 16): tfi2i s/step over PyTorch fp32's, at most; bfloat16
+# generator inference img/s over PyTorch eval's, at least.
+TARGETS = {'float32': 0.8, 'mixed_bfloat16': 0.5}
+INFERENCE_TARGET = {'mixed_bfloat16': 2.0}
+PYTORCH_MODELS = ('cyclegan', 'pix2pix')
+
+
+def default_reference() -> str:
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  return os.path.join(os.path.dirname(root), 'shared', 'bench', 'pytorch_reference_step.py')
+
+
+def parse_pytorch(stdout: str) -> dict:
+  """The reference's RESULT line -> {'s_per_step', 'infer_img_per_s', 'peak_rss_gb',
+  'torch'}; ValueError without one."""
+  import re  # pylint: disable=import-outside-toplevel
+  line = next((l for l in stdout.splitlines() if l.startswith('RESULT ')), None)
+  match = line and re.search(r'torch (\S+) .*train s/iter median ([\d.]+).*G inference '
+                             r'([\d.]+) img/s.*peak RSS ([\d.]+) MB', line)
+  if not match:
+    raise ValueError(f'no RESULT line in the PyTorch reference\'s output: {stdout[-500:]!r}')
+  return {'torch': match.group(1), 's_per_step': float(match.group(2)),
+          'infer_img_per_s': float(match.group(3)),
+          'peak_rss_gb': float(match.group(4)) / 1024}
+
+
+def run_pytorch(python: str, script: str, model: str, size: int, steps: int) -> dict:
+  out = subprocess.run([python, script, model, str(size), str(steps)], capture_output=True,
+                       text=True, check=False)
+  if out.returncode:
+    raise RuntimeError(f'{python} {script} {model} {size} {steps} failed ({out.returncode}): '
+                       f'{(out.stderr.strip().splitlines() or ["?"])[-1]}')
+  return parse_pytorch(out.stdout)
+
+
+def compare(rows: list, before: dict, after: dict) -> list:
+  """rows (tfi2i results) with 'ratio' (s/step over PyTorch's mean) and 'infer_ratio'
+  (img/s over PyTorch's mean), and 'misses': the targets each one misses."""
+  step = (before['s_per_step'] + after['s_per_step']) / 2
+  infer = (before['infer_img_per_s'] + after['infer_img_per_s']) / 2
+  out = []
+  for r in rows:
+    r = dict(r, ratio=r['s_per_step'] / step, infer_ratio=r['infer_img_per_s'] / infer)
+    misses = []
+    target = TARGETS.get(r['precision'])
+    if target is not None and r['ratio'] > target:
+      misses.append(f'{r["precision"]} training step {r["ratio"]:.2f}x PyTorch > {target}x')
+    target = INFERENCE_TARGET.get(r['precision'])
+    if target is not None and r['infer_ratio'] < target:
+      misses.append(f'{r["precision"]} inference {r["infer_ratio"]:.2f}x PyTorch < {target}x')
+    out.append(dict(r, misses=misses))
+  return out
 
 
 def _overrides(items):
@@ -95,6 +173,70 @@ def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size, overr
           'peak_rss_gb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
 
 
+def _run_child(size, precision, xla, overrides):
+  """One setting in its own process: the result dict, or the error's last line (str)."""
+  cmd = [sys.executable, '-m', 'tfi2i.bench', f'--recipe={_RECIPE.value}',
+         f'--child={size},{precision},{xla}', f'--steps={_STEPS.value}',
+         f'--warmup={_WARMUP.value}', f'--batch_size={_BATCH.value}',
+         *[f'--set={item}' for item in overrides]]
+  out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+  line = next((l for l in out.stdout.splitlines() if l.startswith('RESULT ')), None)
+  if line is None:
+    return (out.stderr.strip().splitlines() or ['?'])[-1]
+  return json.loads(line[7:])
+
+
+def _row(r, extra=''):
+  xla = 'on' if r['xla'] else 'off'
+  return (f'{r["size"]:>4} {r["precision"]:>15} {xla:>5} {r["s_per_step"]:8.3f} '
+          f'{r["train_img_per_s"]:12.2f} {r["infer_img_per_s"]:12.2f} '
+          f'{r["peak_rss_gb"]:12.2f}{extra}')
+
+
+def _side_by_side(model_name) -> int:
+  if model_name not in PYTORCH_MODELS:
+    raise app.UsageError(f'--compare-pytorch: the PyTorch reference has {PYTORCH_MODELS}, not '
+                         f'{model_name!r}')
+  if _BATCH.value != 1:
+    raise app.UsageError('--compare-pytorch: the PyTorch reference runs batch 1')
+  script = _REFERENCE.value or default_reference()
+  if not os.path.isfile(script):
+    raise app.UsageError(f'no PyTorch reference step at {script}: pass --pytorch_reference')
+  print(f'side by side: {_RECIPE.value} and {script}, batch 1, tfi2i {_WARMUP.value} warm-up '
+        f'+ {_STEPS.value} timed steps, PyTorch 3 + {_STEPS.value}, {os.cpu_count()} CPUs')
+  print(f'{"px":>4} {"precision":>15} {"xla":>5} {"s/step":>8} {"train img/s":>12} '
+        f'{"infer img/s":>12} {"peak RSS GB":>12} {"step ratio":>11} {"infer ratio":>12}')
+  misses = []
+  for size in _SIZES.value:
+    size = int(size)
+    overrides = list(_SET.value)
+    if model_name == 'pix2pix':  # the reference's U-Net of this size
+      overrides.append(f'model.num_downs={8 if size >= 256 else 7}')
+    before = run_pytorch(_COMPARE.value, script, model_name, size, _STEPS.value)
+    rows = []
+    for precision in _PRECISIONS.value:
+      for xla in _XLA.value:
+        r = _run_child(size, precision, xla, overrides)
+        if isinstance(r, str):
+          print(f'{size:>4} {precision:>15} {xla:>5} failed: {r}', flush=True)
+          misses.append(f'{size} px {precision}: failed')
+          continue
+        rows.append(r)
+    after = run_pytorch(_COMPARE.value, script, model_name, size, _STEPS.value)
+    for name, p in (('before', before), ('after', after)):
+      print(f'{size:>4} {"torch " + p["torch"]:>15} {name:>5} {p["s_per_step"]:8.3f} '
+            f'{1 / p["s_per_step"]:12.2f} {p["infer_img_per_s"]:12.2f} '
+            f'{p["peak_rss_gb"]:12.2f} {"1":>11} {"1":>12}')
+    for r in compare(rows, before, after):
+      print(_row(r, f' {r["ratio"]:10.2f}x {r["infer_ratio"]:11.2f}x'), flush=True)
+      misses += [f'{size} px: {m}' for m in r['misses']]
+  if misses:
+    print('targets missed:\n  ' + '\n  '.join(misses))
+  else:
+    print('every target met')
+  return 1 if (_CHECK.value and misses) else 0
+
+
 def main(argv):
   del argv
   if _CHILD.value:
@@ -102,28 +244,26 @@ def main(argv):
     result = _measure(_RECIPE.value, int(size), precision, xla == 'on', _STEPS.value,
                       _WARMUP.value, _BATCH.value, _overrides(_SET.value))
     print('RESULT ' + json.dumps(result))
-    return
+    return 0
+  if _COMPARE.value:
+    from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
+    config = recipe_lib.override(recipe_lib.load_recipe(_RECIPE.value), _overrides(_SET.value))
+    return _side_by_side(config.model.get('name'))
+  if _CHECK.value:
+    raise app.UsageError('--check needs --compare-pytorch')
   print(f'recipe {_RECIPE.value} {" ".join(_SET.value)}, batch {_BATCH.value}, {_WARMUP.value} '
         f'warm-up + {_STEPS.value} timed steps, {os.cpu_count()} CPUs')
-  print(f'{"px":>4} {"precision":>15} {"xla":>4} {"s/step":>8} {"train img/s":>12} '
+  print(f'{"px":>4} {"precision":>15} {"xla":>5} {"s/step":>8} {"train img/s":>12} '
         f'{"infer img/s":>12} {"peak RSS GB":>12}')
   for size in _SIZES.value:
     for precision in _PRECISIONS.value:
       for xla in _XLA.value:
-        cmd = [sys.executable, '-m', 'tfi2i.bench', f'--recipe={_RECIPE.value}',
-               f'--child={size},{precision},{xla}', f'--steps={_STEPS.value}',
-               f'--warmup={_WARMUP.value}', f'--batch_size={_BATCH.value}',
-               *[f'--set={item}' for item in _SET.value]]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        line = next((l for l in out.stdout.splitlines() if l.startswith('RESULT ')), None)
-        if line is None:
-          tail = (out.stderr.strip().splitlines() or ['?'])[-1]
-          print(f'{size:>4} {precision:>15} {xla:>4} failed: {tail}')
+        r = _run_child(size, precision, xla, _SET.value)
+        if isinstance(r, str):
+          print(f'{size:>4} {precision:>15} {xla:>5} failed: {r}')
           continue
-        r = json.loads(line[7:])
-        print(f'{size:>4} {precision:>15} {xla:>4} {r["s_per_step"]:8.3f} '
-              f'{r["train_img_per_s"]:12.2f} {r["infer_img_per_s"]:12.2f} {r["peak_rss_gb"]:12.2f}',
-              flush=True)
+        print(_row(r), flush=True)
+  return 0
 
 
 if __name__ == '__main__':

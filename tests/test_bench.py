@@ -1,0 +1,70 @@
+"""tfi2i.bench side by side with the PyTorch reference (issue 16): the reference's output is
+parsed, each tfi2i row gets its ratios, and --check fails on a missed target. The
+reference is a stand-in script here (torch is not a dependency); timings are not tested."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tfi2i import bench
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINE = ('RESULT cyclegan 128px torch 2.14.1 threads 2 train s/iter median 3.006 min 2.950 '
+        'max 3.100 | G inference 7.03 img/s | peak RSS 1843 MB')
+
+
+def test_parse_the_reference_line():
+  got = bench.parse_pytorch('params G 11378179 D 2764737\n' + LINE + '\n')
+  assert got == {'torch': '2.14.1', 's_per_step': 3.006, 'infer_img_per_s': 7.03,
+                 'peak_rss_gb': pytest.approx(1843 / 1024)}
+  with pytest.raises(ValueError, match='no RESULT line'):
+    bench.parse_pytorch('Traceback ...')
+
+
+def test_ratios_and_targets():
+  before = {'s_per_step': 3.0, 'infer_img_per_s': 7.0}
+  after = {'s_per_step': 3.2, 'infer_img_per_s': 6.0}
+  rows = [{'precision': 'float32', 's_per_step': 2.48, 'infer_img_per_s': 6.5},
+          {'precision': 'mixed_bfloat16', 's_per_step': 1.86, 'infer_img_per_s': 10.4}]
+  fp32, bf16 = bench.compare(rows, before, after)
+  assert fp32['ratio'] == pytest.approx(0.8) and fp32['misses'] == []
+  assert fp32['infer_ratio'] == pytest.approx(1.0)
+  assert bf16['ratio'] == pytest.approx(0.6)
+  assert bf16['misses'] == ['mixed_bfloat16 training step 0.60x PyTorch > 0.5x',
+                            'mixed_bfloat16 inference 1.60x PyTorch < 2.0x']
+
+
+def _fake_reference(tmp_path, seconds):
+  path = tmp_path / 'reference.py'
+  path.write_text(
+      'import sys\n'
+      'model, size, n = sys.argv[1], sys.argv[2], sys.argv[3]\n'
+      f'print(f"RESULT {{model}} {{size}}px torch 0.fake threads 2 train s/iter median '
+      f'{seconds} min 1 max 1 | G inference 1.00 img/s | peak RSS 100 MB")\n')
+  return str(path)
+
+
+@pytest.mark.parametrize('seconds, code', [(1000.0, 0), (0.0001, 1)])
+def test_side_by_side_command_and_check(tmp_path, seconds, code):
+  cmd = [sys.executable, '-m', 'tfi2i.bench', '--recipe=recipes/cyclegan.py', '--sizes=32',
+         '--precisions=float32', '--xla=off', '--steps=1', '--warmup=1',
+         f'--compare-pytorch={sys.executable}',
+         f'--pytorch_reference={_fake_reference(tmp_path, seconds)}', '--check',
+         '--set=model.ngf=4', '--set=model.ndf=4', '--set=model.n_blocks=1']
+  out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
+  assert out.returncode == code, out.stdout[-2000:] + out.stderr[-2000:]
+  assert 'torch 0.fake' in out.stdout and 'step ratio' in out.stdout
+  row = next(l for l in out.stdout.splitlines() if l.strip().startswith('32') and 'float32' in l)
+  ratio = float(row.split()[-2].rstrip('x'))
+  seconds_per_step = float(row.split()[3])
+  assert ratio == pytest.approx(seconds_per_step / seconds, rel=0.02, abs=0.01)
+  assert ('targets missed' in out.stdout) == (code == 1)
+
+
+def test_compare_needs_a_reference_model(tmp_path):
+  cmd = [sys.executable, '-m', 'tfi2i.bench', '--recipe=recipes/stargan.py',
+         f'--compare-pytorch={sys.executable}', f'--pytorch_reference={tmp_path}/x.py']
+  out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
+  assert out.returncode != 0 and "the PyTorch reference has ('cyclegan', 'pix2pix')" in (
+      out.stdout + out.stderr)
