@@ -93,6 +93,9 @@ def train_config() -> ml_collections.ConfigDict:
   # the workdir instead: the newer ones are moved to checkpoints/superseded-<time>/ (kept)
   t.resume_from = ''
   t.keep_checkpoints = 3
+  # 'A,B': a TensorBoard profiler trace of steps A..B (1-based) into WORKDIR/train/plugins/
+  # profile (where the time of a step goes); '' = off
+  t.profile_steps = ''
   t.export_at_end = True
   return t
 

@@ -283,3 +283,12 @@ def test_mixed_float16_scales_the_loss(tiny_root, tmp_path):
     applied = int(values[f'model/{name}/inner_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE'])
     assert scale * 2 ** (3 - applied) == 2 ** 15, (name, scale, applied)
   assert scale < 2 ** 15  # at least one overflow: the gradients were of the scaled loss
+
+
+def test_profile_steps_write_a_trace_of_those_steps(tiny_root, tmp_path):
+  workdir = str(tmp_path / 'run')
+  with pytest.raises(recipe_lib.RecipeError, match="train.profile_steps is '3,2'"):
+    loop.train(tiny_recipe(tiny_root, **{'train.profile_steps': '3,2'}), workdir)
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 3, 'train.profile_steps': '2,3'}), workdir)
+  traces = glob.glob(os.path.join(workdir, 'train', 'plugins', 'profile', '*', '*.xplane.pb'))
+  assert len(traces) == 1 and os.path.getsize(traces[0]) > 1000

@@ -79,6 +79,21 @@ class TrainResult:
   stopped_by: str | None = None  # 'SIGINT' / 'SIGTERM' / 'a second SIGINT'
 
 
+def profile_range(t):
+  """(first, last) steps of train.profile_steps ('A,B': trace steps A..B, 1-based), or None."""
+  text = str(t.get('profile_steps', '') or '').strip()
+  if not text:
+    return None
+  try:
+    first, last = (int(v) for v in text.split(','))
+  except ValueError:
+    first = last = 0
+  if not 1 <= first <= last:
+    raise recipe_lib.RecipeError(f"recipe key train.profile_steps is {text!r}; expected 'A,B' "
+                                 'with 1 <= A <= B (the steps to trace), or empty')
+  return first, last
+
+
 def check_recipe(config):
   """Asks each owner to check its part of the recipe before anything is read or written:
   the model's constructor (model, loss: RecipeError), the data streams (data: DataError),
@@ -100,6 +115,7 @@ def check_recipe(config):
   for key in ('batch_size', 'log_every', 'image_every', 'checkpoint_every', 'keep_checkpoints'):
     if t[key] < 1:
       raise recipe_lib.RecipeError(f'recipe key train.{key} must be >= 1, got {t[key]}')
+  profile_range(t)  # a bad train.profile_steps fails here
   if t.get('checkpoint_minutes', 0) < 0:
     raise recipe_lib.RecipeError(f'recipe key train.checkpoint_minutes must be >= 0 (0 = off), '
                                  f'got {t.checkpoint_minutes}')
@@ -394,10 +410,14 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
     return _SAVE if save_seconds and time.monotonic() - last_save >= save_seconds else 0
 
   stop_reason, skipped = None, []
+  profile, profiling = profile_range(t), False
   with _StopSignals() as signals:
     try:
       last = total_steps if stop_at is None else min(total_steps, int(stop_at))
       while current < last:
+        if profile and current + 1 == profile[0]:
+          tf.profiler.experimental.start(workdir_lib.events_dir(workdir))
+          profiling = True
         try:
           step_logs, finite, wanted = one_step(iterator, tf.constant(_request(), tf.int32))
         except _DATA_ERRORS as e:
@@ -436,6 +456,12 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
         current += 1
         step.assign(current)
         logs = {k: float(v) for k, v in step_logs.items()}
+        if profiling and current >= profile[1]:
+          tf.profiler.experimental.stop()
+          profiling = False
+          print(f'Profiled steps {profile[0]}-{profile[1]}: TensorBoard\'s Profile tab '
+                f'(tensorboard --logdir {workdir}; needs tensorboard-plugin-profile).',
+                flush=True)
         if current % t.log_every == 0 or current == total_steps:
           with writer.as_default(step=current):
             for name, value in logs.items():
@@ -460,6 +486,8 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
           break
     except KeyboardInterrupt:  # a second Ctrl-C: the step in progress is not saved
       stop_reason = 'a second SIGINT'
+  if profiling:  # stopped inside the traced steps
+    tf.profiler.experimental.stop()
   writer.flush()
   progress.close()
   if skipped:

@@ -21,7 +21,8 @@ RESUME_MODES = ('check', 'ignore_changes')
 ALLOWED = frozenset({
     'train.steps', 'train.log_every', 'train.image_every', 'train.checkpoint_every',
     'train.checkpoint_minutes', 'train.keep_checkpoints', 'train.export_at_end',
-    'train.resume', 'train.resume_from', 'train.strategy', 'train.jit_compile', 'data.num_parallel_calls',
+    'train.resume', 'train.resume_from', 'train.profile_steps', 'train.strategy',
+    'train.jit_compile', 'data.num_parallel_calls',
 })
 # where the data is: may change when the same images are found there (DatasetInfo.identity)
 LOCATION = frozenset({'data.root', 'data.dir_a', 'data.dir_b', 'data.tfds_data_dir'})
