@@ -7,7 +7,8 @@ DATA ?= data/demo
 # The official PyTorch reference for `make bench`, in its own venv (never a tfi2i dependency).
 TORCH_VENV ?= .venv-torch
 TORCH_PY ?= $(TORCH_VENV)/bin/python
-TORCH_VERSION ?= 2.14.1
+# 2.13.0: the CPU build pip finds on these machines (download.pytorch.org is not reachable).
+TORCH_VERSION ?= 2.13.0
 PYTORCH_REFERENCE ?= ../shared/bench/pytorch_reference_step.py
 ATTR_DATA ?= data/demo_attributes
 CAM_RUNS ?= runs/cam_ablation
@@ -41,7 +42,7 @@ test: venv
 
 $(TORCH_VENV)/bin/python:
 	$(PY) -m venv $(TORCH_VENV)
-	$(TORCH_VENV)/bin/pip install -q --index-url https://download.pytorch.org/whl/cpu torch==$(TORCH_VERSION)
+	$(TORCH_VENV)/bin/pip install -q torch==$(TORCH_VERSION)
 	$(TORCH_VENV)/bin/pip install -q numpy
 
 torch-venv: $(TORCH_VENV)/bin/python
