@@ -220,10 +220,10 @@ def encode_image(fmt: str, array, **kw) -> bytes:
   return buf.getvalue()
 
 
-def jpeg_declaring(width: int, height: int, before_sof: bytes = b'') -> bytes:
-  """An 8x8 JPEG whose SOF0 says width x height (at most 65535), with `before_sof` (marker
-  segments, fill or stray bytes) inserted after SOI."""
-  data = encode_image('JPEG', np.zeros([8, 8, 3], np.uint8))
+def jpeg_declaring(width: int, height: int, before_sof: bytes = b'', pixels=None) -> bytes:
+  """An 8x8 JPEG (black, or `pixels`) whose SOF0 says width x height (at most 65535), with
+  `before_sof` (marker segments, fill or stray bytes) inserted after SOI."""
+  data = encode_image('JPEG', np.zeros([8, 8, 3], np.uint8) if pixels is None else pixels)
   i = data.index(b'\xff\xc0')
   data = data[:i + 5] + struct.pack('>HH', height, width) + data[i + 9:]
   return data[:2] + before_sof + data[2:]
