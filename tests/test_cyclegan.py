@@ -120,3 +120,45 @@ def test_domains_with_other_channel_counts():
   model.build_for_training(batch)
   logs = model.train_step(batch)
   assert 'identity_a' not in logs and np.isfinite(float(logs['gen_total']))
+
+
+def _precision_run(policy, steps=30):
+  """The tiny CycleGAN trained `steps` steps under `policy` from the same initial weights on
+  four smooth 32 px pairs; (initial gen_a2b weights, per-step logs)."""
+  keras.mixed_precision.set_global_policy(policy)
+  try:
+    keras.utils.set_random_seed(0)
+    model = CycleGAN(**TINY, pool_size=0, seed=0)
+    model.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    model.build_for_training(model.example_batch(1, 32, 32))
+    initial = [w.numpy().copy() for w in model.gen_a2b.weights]
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:32, 0:32] / 31.0
+    data = []
+    for _ in range(4):
+      phase = rng.uniform(0, 6, 3)
+      a = np.stack([np.sin(4 * xx + p) * np.cos(3 * yy) for p in phase], -1)
+      b = np.stack([0.8 * np.cos(5 * yy + p) for p in phase], -1) * (xx[..., None] - 0.5)
+      data.append({'a': tf.constant(a[None], tf.float32), 'b': tf.constant(b[None], tf.float32)})
+    step = tf.function(model.train_step)
+    return initial, [{k: float(v) for k, v in step(data[i % 4]).items()} for i in range(steps)]
+  finally:
+    keras.mixed_precision.set_global_policy('float32')
+
+
+def test_bfloat16_learns_as_float32_does_per_step():
+  """Issue 16: the same quality per step. From the same weights and data, the mean of the
+  last 10 of 30 steps' losses under mixed_bfloat16 is within 5 % of float32's for the
+  generator's total and cycle terms and within 15 % for the discriminators' total (measured:
+  1.5 %, 0.2-2.9 %, 5.9 %), and both precisions lowered the generator's total."""
+  init32, logs32 = _precision_run('float32')
+  init16, logs16 = _precision_run('mixed_bfloat16')
+  assert all(np.array_equal(a, b) for a, b in zip(init32, init16))
+  last = lambda logs, k: float(np.mean([l[k] for l in logs[-10:]]))
+  for key, tolerance in (('gen_total', 0.05), ('cycle_a', 0.05), ('cycle_b', 0.05),
+                         ('disc_total', 0.15)):
+    a, b = last(logs32, key), last(logs16, key)
+    assert abs(a - b) <= tolerance * abs(a), (key, a, b)
+  for logs in (logs32, logs16):
+    assert last(logs, 'gen_total') < logs[0]['gen_total']
