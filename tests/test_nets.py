@@ -50,6 +50,46 @@ def test_instance_norm_matches_numpy():
   np.testing.assert_allclose(L.InstanceNorm()(x).numpy(), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize('batch', [1, 3])
+def test_instance_norm_paths_match_numpy_and_second_derivatives_finite_differences(batch):
+  """One image (fused kernel on its channels), a batch (folded into channels), an unknown
+  batch size and the elementwise form; affine with epsilon 1e-6 kept exact (AttGAN). The
+  second derivative (what a gradient penalty through a discriminator with instance norm
+  takes) matches central finite differences: tf.nn.moments' stop_gradient got it wrong."""
+  rng = np.random.default_rng(batch)
+  x = rng.normal(0.5, 1e-3, (batch, 6, 5, 4)).astype(np.float32)  # var 1e-6: eps matters
+  gamma, beta = rng.normal(1, 0.5, 4).astype(np.float32), rng.normal(0, 0.5, 4).astype(np.float32)
+  norm = L.InstanceNorm(epsilon=1e-6, affine=True)
+  norm.build(x.shape)
+  norm.gamma.assign(gamma)
+  norm.beta.assign(beta)
+  x64 = x.astype(np.float64)
+  expected = ((x64 - x64.mean(axis=(1, 2), keepdims=True))
+              / np.sqrt(x64.var(axis=(1, 2), keepdims=True) + 1e-6) * gamma + beta)
+  unknown = tf.function(norm, input_signature=[tf.TensorSpec([None, None, None, 4])])
+  for y in (norm(x), unknown(tf.constant(x)), norm._moments(tf.constant(x))):
+    np.testing.assert_allclose(y.numpy(), expected, atol=2e-3)  # float32 of var 1e-6
+  xs = tf.constant(rng.normal(0, 2, (batch, 6, 5, 4)).astype(np.float32))
+  w0 = rng.normal(1, 0.1, 4).astype(np.float32)
+
+  def penalty(fn, w):  # |d score / d xs|^2, score nonlinear in the normalised values
+    with tf.GradientTape() as tape:
+      tape.watch(xs)
+      score = tf.reduce_sum(tf.sin(fn(tf.sin(xs * w))))
+    return tf.reduce_sum(tf.square(tape.gradient(score, xs)))
+
+  for fn in (norm, norm._moments):
+    w = tf.Variable(w0)
+    with tf.GradientTape() as tape:
+      value = penalty(fn, w)
+    got = tape.gradient(value, w).numpy()
+    step = 1e-2
+    numeric = [(float(penalty(fn, tf.constant(w0 + step * e)))
+                - float(penalty(fn, tf.constant(w0 - step * e)))) / (2 * step)
+               for e in np.eye(4, dtype=np.float32)]
+    np.testing.assert_allclose(got, numeric, rtol=2e-2, atol=2e-2 * np.abs(numeric).max())
+
+
 def test_instance_norm_keeps_float32_statistics_in_bfloat16():
   x = tf.random.normal((1, 8, 8, 2), 100.0, 1.0)
   y = L.InstanceNorm(dtype='mixed_bfloat16')(x)
