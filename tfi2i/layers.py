@@ -23,8 +23,9 @@ def _fused_batch_stats(x, scale, offset, epsilon):
   biased variance over N, H, W, computed in float32 whatever x's dtype, then scale and
   offset; one kernel forward and one backward (oneDNN on CPU) instead of the half dozen
   elementwise passes and two casts of the moments form. The raw op keeps `epsilon` exact
-  (tf.nn.fused_batch_norm raises it to 1.001e-5). Its gradient and second-order gradient
-  (the CAM loss) are TF's own."""
+  (tf.nn.fused_batch_norm raises it to 1.001e-5). Its gradient and second derivative (a
+  gradient penalty or the CAM loss through a discriminator with instance norm) are TF's
+  own; the second derivative matches finite differences (test_nets.py)."""
   empty = tf.constant([], tf.float32)
   y, _, _, _, _, _ = tf.raw_ops.FusedBatchNormV3(
       x=x, scale=scale, offset=offset, mean=empty, variance=empty, epsilon=float(epsilon),
