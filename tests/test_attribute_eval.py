@@ -79,6 +79,29 @@ def test_demo_task_changes_only_the_regions_of_its_attributes(tmp_path):
     demo_attributes.make_attribute_demo(str(tmp_path / 'x'), str(tmp_path / 'nothing'))
 
 
+def test_demo_task_tile_order_does_not_depend_on_the_demo_split(tmp_path):
+  """The attribute draw follows the tiles' order, which is fixed by name (columns 25-28
+  last), so moving the demo's test columns leaves the attribute set the same."""
+  rng = np.random.default_rng(0)
+  names = [f'r{r:02d}_c{c:02d}.png' for r in (1, 2) for c in (3, 16, 25, 28, 30)]
+  tiles = {n: rng.integers(0, 256, (8, 8, 3), dtype=np.uint8) for n in names}
+  outs = []
+  for k, test_cols in enumerate(((25, 28), (3, 16))):
+    src = tmp_path / f'src{k}'
+    for n, tile in tiles.items():
+      split = 'testA' if int(n[5:7]) in test_cols else 'trainA'
+      os.makedirs(src / split, exist_ok=True)
+      Image.fromarray(tile).save(src / split / n)
+    (src / 'SOURCE.txt').write_text('tiles\n')
+    outs.append(str(tmp_path / f'out{k}'))
+    demo_attributes.make_attribute_demo(outs[-1], str(src), seed=5)
+  lists = [open(os.path.join(o, attributes.ATTR_FILE)).read() for o in outs]
+  assert lists[0] == lists[1]
+  order = [l.split()[0] for l in lists[0].splitlines()[2:]]
+  last = [n for n in names if int(n[5:7]) in demo_attributes.ORDER_LAST_COLS]
+  assert order == sorted(set(names) - set(last)) + sorted(last)
+
+
 def _data_cfg(root, size=32, **extra):
   import ml_collections  # pylint: disable=g-import-not-at-top
   cfg = dict(root=root, attributes=list(NAMES), attr_file='', images_dir='', masks_dir='',

@@ -10,14 +10,19 @@ cache folder and unpacked there with `dpkg-deb -x` (the system is not changed).
 --day and --night use any two images instead.
 
 Each map is cut into 64x64 tiles (11.25 degrees square) between 78.75N and
-56.25S: train tiles from every longitude except 101.25E-146.25E, test tiles from
-that band only (East Asia, Indonesia, northern Australia: unseen in training).
-Tiles of A and B have the same names, so the set is also an aligned pair set.
+56.25S: train tiles from every longitude except 0-45E, test tiles from that band
+only (Europe, Africa, the Middle East: unseen in training). That band has the
+most land and city lights of any four columns (31 % of its tiles show lights), so
+the test gallery shows what day-to-night learnt; the band used until 2026-12-05
+(101.25E-146.25E) was half open ocean. Tiles of A and B have the same names, so
+the set is also an aligned pair set. A folder written with another layout is
+brought to this one: its tiles that the layout puts elsewhere are removed.
 """
 import argparse
 import dataclasses
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,7 +51,7 @@ class Layout:
   rows: int = 16
   first_row: int = 1  # skip the Arctic row (78.75N-90N) ...
   last_row: int = 12  # ... and the rows south of 56.25S (Antarctica)
-  test_cols: tuple[int, ...] = (25, 26, 27, 28)  # 101.25E - 146.25E
+  test_cols: tuple[int, ...] = (16, 17, 18, 19)  # 0E - 45E
 
   @property
   def size(self) -> tuple[int, int]:
@@ -84,15 +89,36 @@ def load_map(path: str, layout: Layout = Layout()) -> np.ndarray:
   return arr
 
 
+TILE_NAME = re.compile(r'r\d\d_c\d\d\.png')
+
+
+def _tiles_in(folder: str) -> set:
+  """The names of demo tiles (rNN_cNN.png) in `folder`."""
+  try:
+    return {n for n in os.listdir(folder) if TILE_NAME.fullmatch(n)}
+  except OSError:
+    return set()
+
+
 def is_complete(out: str, layout: Layout = Layout()) -> bool:
-  """True if `out` has SOURCE.txt and every tile."""
+  """True if `out` has SOURCE.txt and exactly the tiles of `layout` in each split."""
   if not os.path.isfile(os.path.join(out, 'SOURCE.txt')):
     return False
+  return all(_tiles_in(os.path.join(out, d)) == set(layout.names(test=d.startswith('test')))
+             for d in SPLIT_DIRS)
+
+
+def remove_stale_tiles(out: str, layout: Layout = Layout()) -> int:
+  """Removes the tiles (rNN_cNN.png only) of `out`'s split folders that `layout` does not
+  put there: left by a layout with other test columns, they would put test tiles in training.
+  Returns how many were removed; other files are left alone."""
+  removed = 0
   for d in SPLIT_DIRS:
-    names = layout.names(test=d.startswith('test'))
-    if not all(os.path.isfile(os.path.join(out, d, n)) for n in names):
-      return False
-  return True
+    folder = os.path.join(out, d)
+    for name in sorted(_tiles_in(folder) - set(layout.names(test=d.startswith('test')))):
+      os.remove(os.path.join(folder, name))
+      removed += 1
+  return removed
 
 
 def write_tiles(out: str, day: np.ndarray, night: np.ndarray, source_text: str,
@@ -221,7 +247,15 @@ def make_demo(out: str, day: str = '', night: str = '', cache_dir: str = '',
   text += (f'\nTiles: {layout.tile}x{layout.tile} px of the maps resized to {w}x{h}; '
            f'rows {layout.first_row}-{layout.last_row} of {layout.rows}; test = columns '
            f'{", ".join(map(str, layout.test_cols))} of {layout.cols} (held out).\n')
-  counts = write_tiles(out, load_map(day, layout), load_map(night, layout), text, layout)
+  day_map, night_map = load_map(day, layout), load_map(night, layout)
+  source_txt = os.path.join(out, 'SOURCE.txt')
+  if os.path.exists(source_txt):
+    os.remove(source_txt)  # written again last, once the tiles are complete
+  stale = remove_stale_tiles(out, layout)
+  if stale:
+    logging.warning('Removed %d tile(s) of %s that another layout (other test columns) had '
+                    'written; writing the tiles of this one.', stale, out)
+  counts = write_tiles(out, day_map, night_map, text, layout)
   logging.info('Demo data written to %s: %s', out, counts)
   return counts
 

@@ -88,6 +88,20 @@ def draw(n: int, seed: int) -> np.ndarray:
   return np.random.default_rng(seed).integers(0, 2, size=(n, len(ATTRIBUTES)))
 
 
+# The order of the tiles (and so which tile draws which attributes, and the test split's
+# shuffle) is fixed by name, whatever columns tfi2i.data.demo holds out: the tiles of columns
+# 25-28 (the demo's test band until 2026-12-05) come last, each group sorted by name. That is
+# the order trainA-then-testA gave when the set was first made, so the set, and the CAM
+# ablation figures in BUILD_NOTES.md made on it, stay the same byte for byte.
+ORDER_LAST_COLS = (25, 26, 27, 28)
+
+
+def _order_key(path: str):
+  name = os.path.basename(path)
+  grid = demo.TILE_NAME.fullmatch(name)
+  return (bool(grid) and int(name[5:7]) in ORDER_LAST_COLS, name)
+
+
 def source_tiles(source: str) -> list[str]:
   paths = []
   for d in SOURCE_DIRS:
@@ -97,7 +111,7 @@ def source_tiles(source: str) -> list[str]:
   if not paths:
     raise DataError(f'no day tiles in {source}/{{{",".join(SOURCE_DIRS)}}}: make the demo '
                     'data first (python -m tfi2i.data.demo --out=data/demo) or pass --source')
-  return paths
+  return sorted(paths, key=_order_key)
 
 
 def _settings_line(seed: int, count: int) -> str:
