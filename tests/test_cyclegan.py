@@ -53,6 +53,42 @@ def test_losses_follow_the_official_weights():
   np.testing.assert_allclose(float(logs['gen_a2b_gan']), expected_gan, rtol=1e-4)
 
 
+def test_joined_passes_give_the_numbers_of_separate_passes():
+  """train_step runs G on [a, b] (the fake and the identity), F on [b, a] and each D on
+  [real, pooled fake] as one pass each (instance norm acts per image): the losses and the
+  kernels after three steps are those of one pass per image, as the official code runs."""
+  joined, separate = tiny_cyclegan(), tiny_cyclegan()
+  separate.set_weights(joined.get_weights())
+  assert joined._per_sample  # pylint: disable=protected-access
+  separate._per_sample = False  # pylint: disable=protected-access
+  start = np.concatenate([w.ravel() for w in joined.get_weights() if w.ndim > 1])
+  for step in range(3):
+    data = batch(seed=step)
+    if step == 0:  # D's loss from separate calls, before any update
+      fake_b = joined.gen_a2b(data['a'])
+      sq = lambda x, t: tf.reduce_mean(tf.square(x - t))
+      expected_disc_b = 0.5 * float(sq(joined.disc_b(data['b']), 1.0) + sq(joined.disc_b(fake_b), 0.0))
+    logs_j, logs_s = joined.train_step(data), separate.train_step(data)
+    for k in logs_s:
+      np.testing.assert_allclose(float(logs_j[k]), float(logs_s[k]), rtol=2e-4, err_msg=k)
+    if step == 0:  # the pool returns the fresh fakes while it fills
+      np.testing.assert_allclose(float(logs_j['disc_b']), expected_disc_b, rtol=1e-4)
+  # Kernels only: a bias before an instance norm has a zero gradient in exact arithmetic, so
+  # Adam moves it by rounding noise (as in the official code), differently in the two runs.
+  # Adam divides by the gradients' size, so where a gradient is near zero the two runs' rounding
+  # differences move a weight by up to about lr (runs differ: TF's inter-op order varies):
+  # the mean difference is held to 5 % of the mean update.
+  kernels = lambda m: np.concatenate([w.ravel() for w in m.get_weights() if w.ndim > 1])
+  moved = np.abs(kernels(separate) - start).mean()
+  assert moved > 1e-4
+  assert np.abs(kernels(joined) - kernels(separate)).mean() < 0.05 * moved
+
+
+def test_batch_norm_keeps_separate_passes():
+  model = CycleGAN(**{**TINY, 'norm': 'batch'}, seed=0)
+  assert not model._per_sample  # pylint: disable=protected-access
+
+
 def test_identity_terms_off_when_lambda_zero():
   logs = tiny_cyclegan(lambda_identity=0.0).train_step(batch())
   assert 'identity_a' not in logs and 'identity_b' not in logs

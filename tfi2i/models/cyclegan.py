@@ -72,6 +72,9 @@ class CycleGAN(TranslationModel):
     self.n_layers_d = int(n_layers_d)
     self.pool_size = int(pool_size)
     self.pool_a = self.pool_b = None
+    # Batch norm (model.norm=batch) takes statistics over the batch, so the official code's
+    # separate passes give other numbers than one joined pass: join passes only without it.
+    self._per_sample = norm != 'batch'
 
   @property
   def generators(self):
@@ -98,9 +101,19 @@ class CycleGAN(TranslationModel):
     real_a, real_b = batch['a'], batch['b']
     g_vars = self.gen_a2b.trainable_variables + self.gen_b2a.trainable_variables
     with tf.GradientTape() as tape:
-      fake_b = self.gen_a2b(real_a, training=True)
+      if self.lambda_identity > 0 and self._per_sample:
+        # G(a) and G(b) (identity) in one pass of batch 2N, F(b) and F(a) likewise: the same
+        # numbers as two passes (instance norm and every other layer act per image) with
+        # each weight read once.
+        fake_b, idt_b = tf.split(self.gen_a2b(tf.concat([real_a, real_b], 0), training=True), 2)
+        fake_a, idt_a = tf.split(self.gen_b2a(tf.concat([real_b, real_a], 0), training=True), 2)
+      else:
+        fake_b = self.gen_a2b(real_a, training=True)
+        fake_a = self.gen_b2a(real_b, training=True)
+        if self.lambda_identity > 0:
+          idt_b = self.gen_a2b(real_b, training=True)
+          idt_a = self.gen_b2a(real_a, training=True)
       rec_a = self.gen_b2a(fake_b, training=True)
-      fake_a = self.gen_b2a(real_b, training=True)
       rec_b = self.gen_a2b(fake_a, training=True)
       terms = {
           'gen_a2b_gan': losses.generator_loss(self.disc_b(fake_b, training=True), self.gan_mode),
@@ -111,9 +124,9 @@ class CycleGAN(TranslationModel):
       if self.lambda_identity > 0:
         # G(b) should leave b alone (weighted by lambda_B), F(a) should leave a alone.
         terms['identity_b'] = losses.identity_loss(
-            real_b, self.gen_a2b(real_b, training=True), self.lambda_b * self.lambda_identity)
+            real_b, idt_b, self.lambda_b * self.lambda_identity)
         terms['identity_a'] = losses.identity_loss(
-            real_a, self.gen_b2a(real_a, training=True), self.lambda_a * self.lambda_identity)
+            real_a, idt_a, self.lambda_a * self.lambda_identity)
       g_total = average_loss(tf.add_n(list(terms.values())))
     self.apply_gradients(self.g_optimizer, tape, g_total, g_vars)
 
@@ -122,9 +135,9 @@ class CycleGAN(TranslationModel):
     d_vars = self.disc_a.trainable_variables + self.disc_b.trainable_variables
     with tf.GradientTape() as tape:
       terms['disc_b'] = losses.discriminator_loss(
-          self.disc_b(real_b, training=True), self.disc_b(pooled_b, training=True), self.gan_mode)
+          *self._real_and_fake(self.disc_b, real_b, pooled_b), self.gan_mode)
       terms['disc_a'] = losses.discriminator_loss(
-          self.disc_a(real_a, training=True), self.disc_a(pooled_a, training=True), self.gan_mode)
+          *self._real_and_fake(self.disc_a, real_a, pooled_a), self.gan_mode)
       d_total = average_loss(terms['disc_a'] + terms['disc_b'])
     self.apply_gradients(self.d_optimizer, tape, d_total, d_vars)
 
@@ -132,6 +145,12 @@ class CycleGAN(TranslationModel):
     logs['gen_total'] = g_total
     logs['disc_total'] = d_total
     return logs
+
+  def _real_and_fake(self, disc, real, fake):
+    """disc(real), disc(fake): one pass of batch 2N when the networks act per image."""
+    if self._per_sample:
+      return tf.split(disc(tf.concat([real, fake], 0), training=True), 2)
+    return disc(real, training=True), disc(fake, training=True)
 
   def image_panels(self, batch):
     real_a, real_b = batch['a'], batch['b']
