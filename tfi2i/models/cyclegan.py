@@ -105,8 +105,8 @@ class CycleGAN(TranslationModel):
         # G(a) and G(b) (identity) in one pass of batch 2N, F(b) and F(a) likewise: the same
         # numbers as two passes (instance norm and every other layer act per image) with
         # each weight read once.
-        fake_b, idt_b = tf.split(self.gen_a2b(tf.concat([real_a, real_b], 0), training=True), 2)
-        fake_a, idt_a = tf.split(self.gen_b2a(tf.concat([real_b, real_a], 0), training=True), 2)
+        fake_b, idt_b = _joined(self.gen_a2b, real_a, real_b)
+        fake_a, idt_a = _joined(self.gen_b2a, real_b, real_a)
       else:
         fake_b = self.gen_a2b(real_a, training=True)
         fake_a = self.gen_b2a(real_b, training=True)
@@ -149,7 +149,7 @@ class CycleGAN(TranslationModel):
   def _real_and_fake(self, disc, real, fake):
     """disc(real), disc(fake): one pass of batch 2N when the networks act per image."""
     if self._per_sample:
-      return tf.split(disc(tf.concat([real, fake], 0), training=True), 2)
+      return _joined(disc, real, fake)
     return disc(real, training=True), disc(fake, training=True)
 
   def image_panels(self, batch):
@@ -167,3 +167,9 @@ class CycleGAN(TranslationModel):
     return {name: Endpoint((lambda g: lambda x: {'output': g(x, training=False)})(gen),
                            doc=f'the {name} generator')
             for name, gen in self.generators.items()}
+
+
+def _joined(net, x, y):
+  """net(x), net(y) as one pass over [x, y] (training mode)."""
+  out = net(tf.concat([x, y], 0), training=True)
+  return tf.split(out, [tf.shape(x)[0], tf.shape(y)[0]], axis=0)
