@@ -67,7 +67,8 @@ def test_joined_passes_give_the_numbers_of_separate_passes():
     if step == 0:  # D's loss from separate calls, before any update
       fake_b = joined.gen_a2b(data['a'])
       sq = lambda x, t: tf.reduce_mean(tf.square(x - t))
-      expected_disc_b = 0.5 * float(sq(joined.disc_b(data['b']), 1.0) + sq(joined.disc_b(fake_b), 0.0))
+      expected_disc_b = 0.5 * float(sq(joined.disc_b(data['b']), 1.0)
+                                    + sq(joined.disc_b(fake_b), 0.0))
     logs_j, logs_s = joined.train_step(data), separate.train_step(data)
     for k in logs_s:
       np.testing.assert_allclose(float(logs_j[k]), float(logs_s[k]), rtol=2e-4, err_msg=k)

@@ -22,9 +22,9 @@ that averages the modes (what L1 training pushes a deterministic generator to) o
 Tiles of `size` px (default 128, 22.5 degrees of the 2048x1024 map) are cut with a stride
 (default size // 2) from the band 78.75N-56.25S (as demo.py: no polar ice, which has no
 colour to rotate). Longitudes wrap around. Test tiles come from 101.25E-146.25E only (the
-band demo.py held out until 2026-12-05; widened to 2 * size for sizes above 128) with a finer stride
-(default stride // 2); train tiles from the rest of the globe, never overlapping that band.
-At the defaults: 297 train and 105 test tiles.
+band demo.py held out until 2026-12-05; widened to 2 * size for sizes above 128) with a
+finer stride (default stride // 2); train tiles from the rest of the globe, never
+overlapping that band. At the defaults: 297 train and 105 test tiles.
 
 Output, the official aligned layout (tfi2i.data.paired, data.layout='aligned'):
   OUT/train/y<top>_x<left>.png, OUT/test/...  A|B side by side, 2 * size x size px;
@@ -160,7 +160,8 @@ class TileLayout:
   test_stride: int = 32
   map_size: tuple[int, int] = MAP_SIZE
   rows: tuple[int, int] = (64, 832)  # 78.75N - 56.25S (demo.Layout rows 1-12)
-  test_band: tuple[int, int] = (1600, 1856)  # 101.25E - 146.25E (demo.Layout test_cols before 2026-12-05)
+  # 101.25E - 146.25E (demo.Layout's test columns until 2026-12-05)
+  test_band: tuple[int, int] = (1600, 1856)
 
   def check(self):
     w, h = self.map_size
