@@ -33,6 +33,8 @@ Where the paper is silent, these are choices (recipe values under `cam`, BUILD_N
 """
 import tensorflow as tf
 
+from tfi2i import layers
+
 NORMALIZE = ('standardize', 'minmax', 'max')
 APPLY_TO = ('none', 'generator', 'discriminator', 'both')
 _EPS = 1e-8
@@ -48,7 +50,7 @@ def normalize_map(cam, mode: str = 'standardize'):
   cam = tf.cast(cam, tf.float32)
   axes = [1, 2, 3]
   if mode == 'standardize':
-    mean, var = tf.nn.moments(cam, axes=axes, keepdims=True)
+    mean, var = layers.moments(cam, axes)
     out = (cam - mean) / tf.sqrt(var + _EPS)
   elif mode == 'minmax':
     low = tf.reduce_min(cam, axis=axes, keepdims=True)
