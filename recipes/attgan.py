@@ -31,6 +31,7 @@ def get_config(model: str = 'attgan') -> ml_collections.ConfigDict:
   c.data = common.attribute_data_config(c.model.get_ref('attributes'))
   c.data.flip = False  # T: no augmentation
   c.train = common.train_config()
+  c.export = common.export_config()
   c.train.batch_size = 32  # T --batch_size
   c.train.log_every = 10
   c.train.image_every = 100

@@ -24,5 +24,6 @@ def get_config(variant: str = 'bicycle') -> ml_collections.ConfigDict:
   c.schedule = common.schedule_config(n_epochs=100, n_epochs_decay=100)  # T --niter(_decay)
   c.data = common.data_config()  # B --load_size 286, --crop_size 256, flip unless --no_flip
   c.train = common.train_config()
+  c.export = common.export_config()
   c.train.batch_size = 2  # B --batch_size: one half encoded, one half random z
   return c

@@ -22,4 +22,5 @@ def get_config() -> ml_collections.ConfigDict:
   c.schedule = common.schedule_config(n_epochs=100, n_epochs_decay=100)  # T --n_epochs, --n_epochs_decay
   c.data = common.data_config()
   c.train = common.train_config()
+  c.export = common.export_config()
   return c

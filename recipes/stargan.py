@@ -29,6 +29,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.schedule = common.schedule_config(policy='linear_steps')
   c.data = common.attribute_data_config(c.model.get_ref('attributes'))
   c.train = common.train_config()
+  c.export = common.export_config()
   # A step is n_critic iterations (n_critic critic updates, one generator update):
   # M --num_iters 200000 iterations = 40000 steps.
   c.train.steps = 40_000

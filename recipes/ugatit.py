@@ -28,6 +28,7 @@ def get_config(light: bool = False) -> ml_collections.ConfigDict:
   c.data.load_size = 286
   c.data.crop_size = 256
   c.train = common.train_config()
+  c.export = common.export_config()
   c.train.steps = 1_000_000  # M --iteration
   c.train.batch_size = 1  # M --batch_size
   c.train.image_every = 1000  # M --print_freq

@@ -50,11 +50,12 @@ def _row(name, times, note=''):
 def _build(args):
   import keras  # pylint: disable=import-outside-toplevel
   from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
-  from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i import restore as restore_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.models import build_model  # pylint: disable=import-outside-toplevel
   mode = 'eval' if args.eval_mode else None
   if args.workdir:
-    model, _, step, _ = workdir_lib.restore(args.workdir, mode=mode, precision=args.precision)
+    model, _, step, _ = restore_lib.restore_model(args.workdir, mode=mode,
+                                                  precision=args.precision)
     return model, f'{args.workdir} (step {step})'
   keras.mixed_precision.set_global_policy(args.precision)
   keras.utils.set_random_seed(0)

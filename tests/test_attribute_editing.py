@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from conftest import write_attribute_folder
 from tfi2i import translate as translate_lib
+from tfi2i import restore as restore_lib
 from tfi2i import workdir as workdir_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,7 +68,7 @@ def exported(trained):
 def test_export_edits_with_attribute_inputs(trained, exported):
   loaded = tf.saved_model.load(exported)
   assert {'edit', 'edit_bytes', 'edit_with_mask', 'attributes'} <= set(loaded.signatures)
-  model, _, _, _ = workdir_lib.restore(trained[0])
+  model, _, _, _ = restore_lib.restore_model(trained[0])
   rng = np.random.default_rng(2)
   x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
   target = np.array([[1, 0, 0, 1], [0, 1, 0, 0]], np.float32)

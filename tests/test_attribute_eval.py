@@ -11,10 +11,12 @@ import pytest
 
 from tfi2i import attribute_classifier
 from tfi2i import evaluate
+from tfi2i.data import attribute_table
 from tfi2i.data import attributes
 from tfi2i.data import demo_attributes
 from tfi2i.data import streams
 from tfi2i.data.images import DataError
+from tfi2i.data.sources import folder_source
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = demo_attributes.ATTRIBUTES
@@ -52,11 +54,11 @@ def test_demo_task_changes_only_the_regions_of_its_attributes(tmp_path):
   tiles = _source(str(tmp_path / 'src'))
   out = str(tmp_path / 'out')
   counts = demo_attributes.make_attribute_demo(out, str(tmp_path / 'src'), seed=3)
-  names, files, values = attributes.read_attribute_file(os.path.join(out, attributes.ATTR_FILE))
+  names, files, values = attribute_table.read_file(os.path.join(out, attribute_table.ATTR_FILE))
   assert tuple(names) == NAMES and sorted(files) == sorted(tiles) and counts['images'] == 14
   assert counts['Red_Top'] == int((values[:, 0] > 0).sum())
   for name, row in zip(files, values):
-    img = np.asarray(Image.open(os.path.join(out, attributes.IMAGES_DIR, name)))
+    img = np.asarray(Image.open(os.path.join(out, folder_source.IMAGES_DIR, name)))
     orig = tiles[name].astype(np.float64)
     changed = np.zeros((32, 32), bool)
     for j, a in enumerate(NAMES):
@@ -70,9 +72,9 @@ def test_demo_task_changes_only_the_regions_of_its_attributes(tmp_path):
       where = demo_attributes.region('Dark_Bottom', 32, 32)
       np.testing.assert_array_equal(img[where], np.round(0.35 * orig[where]).astype(np.uint8))
   # idempotent; another seed into the same folder is refused
-  stamp = os.path.getmtime(os.path.join(out, attributes.ATTR_FILE))
+  stamp = os.path.getmtime(os.path.join(out, attribute_table.ATTR_FILE))
   assert demo_attributes.make_attribute_demo(out, str(tmp_path / 'src'), seed=3) == counts
-  assert os.path.getmtime(os.path.join(out, attributes.ATTR_FILE)) == stamp
+  assert os.path.getmtime(os.path.join(out, attribute_table.ATTR_FILE)) == stamp
   with pytest.raises(DataError, match='other settings'):
     demo_attributes.make_attribute_demo(out, str(tmp_path / 'src'), seed=4)
   with pytest.raises(DataError, match='no day tiles'):
@@ -95,7 +97,7 @@ def test_demo_task_tile_order_does_not_depend_on_the_demo_split(tmp_path):
     (src / 'SOURCE.txt').write_text('tiles\n')
     outs.append(str(tmp_path / f'out{k}'))
     demo_attributes.make_attribute_demo(outs[-1], str(src), seed=5)
-  lists = [open(os.path.join(o, attributes.ATTR_FILE)).read() for o in outs]
+  lists = [open(os.path.join(o, attribute_table.ATTR_FILE)).read() for o in outs]
   assert lists[0] == lists[1]
   order = [l.split()[0] for l in lists[0].splitlines()[2:]]
   last = [n for n in names if int(n[5:7]) in demo_attributes.ORDER_LAST_COLS]
@@ -180,7 +182,7 @@ def stargan_run(tmp_path_factory):
   demo_attributes.make_attribute_demo(root, src)
   workdir = str(tmp_path_factory.mktemp('run'))
   args = [sys.executable, '-m', 'tfi2i.train', '--recipe=recipes/stargan_demo.py',
-          f'--recipe.data.root={root}', f'--workdir={workdir}', '--recipe.train.export_at_end=false']
+          f'--recipe.data.root={root}', f'--workdir={workdir}', '--recipe.export.at_end=false']
   args += [f'--recipe.{k}={v}' for k, v in TINY.items()]
   r = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=600)
   assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -215,8 +217,9 @@ def test_classifier_and_evaluate_commands(stargan_run, tmp_path):
 
 def test_evaluate_edits_start_from_the_file_labels(stargan_run):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from tfi2i import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
-  model, config, _, _ = workdir_lib.restore(stargan_run[0])
+  from tfi2i import restore as restore_lib  # pylint: disable=g-import-not-at-top
+
+  model, config, _, _ = restore_lib.restore_model(stargan_run[0])
   data = streams.stream('attributes').evaluation(config.data, 'test')
   transform = evaluate.eval_transform(config.data)
   a = np.stack([transform(data.load(i)[0]) for i in range(2)])

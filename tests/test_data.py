@@ -13,8 +13,11 @@ import pytest
 import tensorflow as tf
 
 from tfi2i import data
+from recipes import common
 from tfi2i.data import demo
 from tfi2i.data import images
+from tfi2i.data import scan
+from tfi2i.data import sources
 from tfi2i.data import transforms
 
 
@@ -121,7 +124,7 @@ def test_odd_formats_load_as_uint8_rgb(odd_image_files):
 def test_graph_decode_equals_load_image(odd_image_files):
   codecs = {}
   for name, (path, _) in odd_image_files.items():
-    rec = images.scan_image(path)
+    rec = scan.scan_image(path)
     codecs[name] = rec.codec
     got = transforms.decode_file(tf.constant(path), tf.constant(rec.codec)).numpy()
     ref = data.load_image(path)
@@ -242,30 +245,37 @@ def test_to_float_to_uint8():
 # ------------------------------------------------------------------------ streams
 
 
+def domain_files(cfg, split=None):
+  """The folder source's two domains of a split: (paths of A, paths of B)."""
+  folder = sources.SOURCES['folder']
+  split = split or cfg.split
+  return folder.files(cfg, split, 'A').paths, folder.files(cfg, split, 'B').paths
+
+
 def test_domain_files_layout_and_override(unpaired_root, make_image_folder):
-  a, b = data.domain_files(_cfg(root=unpaired_root))
+  a, b = domain_files(_cfg(root=unpaired_root))
   assert len(a) == 7 and len(b) == 4 and all('/trainA/' in p for p in a)
-  a, b = data.domain_files(_cfg(root=unpaired_root), split='test')
+  a, b = domain_files(_cfg(root=unpaired_root), split='test')
   assert len(a) == 3 and len(b) == 2
   other = make_image_folder('other', 5)
-  a, b = data.domain_files(_cfg(root=unpaired_root, dir_b=other))
+  a, b = domain_files(_cfg(root=unpaired_root, dir_b=other))
   assert len(a) == 7 and b[0].startswith(other)
-  a, b = data.domain_files(_cfg(dir_a=other, dir_b=other))
+  a, b = domain_files(_cfg(dir_a=other, dir_b=other))
   assert a == b and len(a) == 5
 
 
 def test_domain_files_errors(tmp_path, unpaired_root):
   with pytest.raises(data.DataError, match='--recipe.data.root=DIR'):
-    data.domain_files(_cfg())
+    domain_files(_cfg())
   with pytest.raises(data.DataError, match='does not exist: .*nowhere'):
-    data.domain_files(_cfg(root=str(tmp_path / 'nowhere')))
+    domain_files(_cfg(root=str(tmp_path / 'nowhere')))
   with pytest.raises(data.DataError, match='does not exist: .*valA'):
-    data.domain_files(_cfg(root=unpaired_root, split='val'))
+    domain_files(_cfg(root=unpaired_root, split='val'))
   half = tmp_path / 'half'
   (half / 'trainA').mkdir(parents=True)
   Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(half / 'trainA' / 'x.png')
   with pytest.raises(data.DataError, match='does not exist: .*half/trainB'):
-    data.domain_files(_cfg(root=str(half)))
+    domain_files(_cfg(root=str(half)))
   (half / 'trainB').mkdir()
   with pytest.raises(data.DataError, match='no images .* found in .*half/trainB'):
     data.unpaired_dataset(_cfg(root=str(half)), batch_size=1, seed=0)
@@ -386,7 +396,7 @@ def test_demo_make_from_given_images_is_idempotent(tmp_path, monkeypatch):
   assert counts == {'trainA': 12, 'testA': 4, 'trainB': 12, 'testB': 4}
   assert demo.is_complete(out, _SMALL)
   assert 'day.png' in open(os.path.join(out, 'SOURCE.txt')).read()
-  a, b = data.domain_files(_cfg(root=out))
+  a, b = domain_files(_cfg(root=out))
   assert data.load_image(a[0]).shape == (4, 4, 3) and data.load_image(b[0])[0, 0, 0] == 10
   monkeypatch.setattr(demo, 'write_tiles', lambda *a, **k: pytest.fail('rewrote'))
   demo.make_demo(out, day, night, layout=_SMALL)
@@ -482,8 +492,8 @@ def test_sample_files_name_the_files_of_each_batch(make_image_folder, tmp_path):
   make_image_folder('attr/img_align_celeba', 6, size=(20, 20))
   with open(root / 'list_attr_celeba.txt', 'w') as f:
     f.write('6\nMale\n' + ''.join(f'{i:03d}.png {1 if i % 2 else -1}\n' for i in range(6)))
-  cfg = _cfg(root=str(root))
-  cfg.attributes, cfg.test_count = ['Male'], 0
+  cfg = common.attribute_data_config(('Male',), root=str(root), test_count=0,
+                                     preprocess='resize_and_crop', load_size=20, crop_size=16)
   ds, info = attributes_lib.attribute_dataset(cfg, batch_size=2, seed=4)
   for k, batch in enumerate(_take(ds, 4)):
     files = info.sample_files(k * 2, 2)

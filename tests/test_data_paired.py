@@ -12,7 +12,9 @@ from PIL import Image
 import pytest
 
 from tfi2i import data
-from tfi2i.data import paired
+from tfi2i.data.sources import folder_source
+from tfi2i.schema import data as data_schema
+from tfi2i.schema import RecipeError
 
 _LEFT_G, _RIGHT_G = 40, 200  # green of the A half / the B half in _ab_images
 
@@ -160,9 +162,11 @@ def test_aligned_folder_errors(tmp_path, aligned_root):
   with pytest.raises(data.DataError, match="data.layout='folders'"):
     data.paired_dataset(_cfg(root=root, dir_a=root), batch_size=1, seed=0)
   for key, value in (('layout', 'zigzag'), ('direction', 'CtoD'), ('preprocess', 'zoom'),
-                     ('source', 'tfds')):
-    with pytest.raises(data.DataError, match=key):
-      data.paired_dataset(_cfg(root=root, **{key: value}), batch_size=1, seed=0)
+                     ('source', 'nowhere')):  # refused by the recipe's schema, by name
+    with pytest.raises(RecipeError, match=f'data.{key}'):
+      data_schema.check(_cfg(root=root, **{key: value}), 'paired')
+  with pytest.raises(data.DataError, match="source='tfds' gives encoded records"):
+    data.paired_dataset(_cfg(root=root, source='tfds'), batch_size=1, seed=0)
 
 
 # -------------------------------------------------------------------------- folders
@@ -240,7 +244,8 @@ def test_folders_corrupt_file_and_sizes(tmp_path, caplog):
 
 def test_folder_layouts(tmp_path):
   def folders(root, **kw):
-    a, b = paired.pair_folders(_cfg(root=str(root), layout='folders', **kw))
+    cfg = _cfg(root=str(root), layout='folders', **kw)
+    a, b = folder_source.pair_folders(cfg, cfg.split)
     return os.path.relpath(a, root), os.path.relpath(b, root)
 
   official = tmp_path / 'official'  # combine_A_and_B.py input: A/train, B/train

@@ -51,7 +51,7 @@ def _train(recipe, tiny, root, workdir):
   overrides = {f'model.{k}': v for k, v in tiny.items()}
   overrides.update({'data.root': root, 'data.load_size': 128, 'data.crop_size': 128,
                     'data.preprocess': 'crop', 'train.steps': 1, 'train.batch_size': 2,
-                    'train.export_at_end': False})
+                    'export.at_end': False})
   loop.train(recipe_lib.override(config, overrides), workdir)
   return workdir
 

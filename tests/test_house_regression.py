@@ -62,7 +62,7 @@ def losses_of(name, tmp):
   config = recipe_lib.override(recipe_lib.load_recipe(os.path.join(ROOT, recipe)), {
       **overrides, 'data.root': root, 'train.steps': STEPS, 'train.log_every': 1,
       'train.image_every': 100, 'train.checkpoint_every': 100,
-      'train.export_at_end': False, 'train.strategy': 'default'})
+      'export.at_end': False, 'train.strategy': 'default'})
   workdir = os.path.join(tmp, name)
   loop.train(config, workdir)
   values = {}

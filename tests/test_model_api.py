@@ -20,6 +20,7 @@ import pytest
 import tensorflow as tf
 
 from recipes import common
+from tfi2i import config as recipe_lib
 from tfi2i import endpoints as ep
 from tfi2i import evaluate as evaluate_lib
 from tfi2i import export
@@ -27,6 +28,7 @@ from tfi2i import losses
 from tfi2i import models
 from tfi2i import onnx_export
 from tfi2i import translate as translate_lib
+from tfi2i import restore as restore_lib
 from tfi2i import workdir as workdir_lib
 from tfi2i.models.base import average_loss
 from tfi2i.models.base import TranslationModel
@@ -137,7 +139,8 @@ def _recipe(root, **train):
   c.data.root, c.data.preprocess, c.data.load_size, c.data.crop_size = root, 'crop', SIZE, SIZE
   c.train = common.train_config()
   c.train.update(dict(batch_size=2, steps=4, log_every=1, image_every=2, checkpoint_every=100,
-                      export_at_end=False, **train))
+                      **train))
+  c.export = common.export_config(at_end=False)
   return c
 
 
@@ -215,7 +218,7 @@ def test_unknown_recipe_key_names_it_and_the_keys_it_takes(root):
   config = _recipe(root)
   config.model.depth = 3
   with pytest.raises(models.RecipeError, match=r'model.depth.*TinyConditional.*n_cond, width'):
-    loop.check_recipe(config)
+    recipe_lib.check_recipe(config)
 
 
 @pytest.fixture(scope='module')
@@ -236,7 +239,7 @@ def test_export_float_and_bytes_read_the_declaration(trained, exported):
   out = loaded.signatures['a_to_b'](images=tf.constant(x), cond=tf.constant(cond))
   assert out['output'].shape == (2, 19, 13, 3) and out['attention'].shape == (2, 19, 13, 1)
   assert 0 <= float(tf.reduce_min(out['attention'])) and float(tf.reduce_max(out['attention'])) <= 1
-  model, _, _, _ = workdir_lib.restore(trained[0])
+  model, _, _, _ = restore_lib.restore_model(trained[0])
   want_out, want_heat = model(tf.constant(x[:, :18, :12]), tf.constant(cond))  # even crop
   np.testing.assert_allclose(out['output'][:, :16, :10], want_out[:, :16, :10], atol=1e-5)
   # the per-image condition matters: same image, other condition, other output

@@ -189,10 +189,11 @@ def test_the_check_decodes_as_training_does(tiny_root, tmp_path):
   decoder: both broken PNGs are named at the start, or left out with on_bad_image=skip."""
   from PIL import Image  # pylint: disable=g-import-not-at-top
   from tfi2i.data import images  # pylint: disable=g-import-not-at-top
+  from tfi2i.data import scan  # pylint: disable=g-import-not-at-top
   crc, cut = _broken_pngs(os.path.join(tiny_root, 'trainA'))
   for path in (crc, cut):
     Image.open(path).load()  # PIL is content with both
-    record = images.scan_image(path)
+    record = scan.scan_image(path)
     assert record.error == 'InvalidArgumentError: Invalid PNG data, size ' + str(
         os.path.getsize(path))
   workdir = str(tmp_path / 'run')
@@ -322,6 +323,7 @@ def test_progress_in_a_file_is_plain_lines_with_a_right_eta_after_resume(tmp_pat
 
 def test_webp_tiff_and_jfif_are_read_and_other_files_are_counted(tmp_path, caplog):
   from tfi2i.data import images  # pylint: disable=import-outside-toplevel
+  from tfi2i.data import scan  # pylint: disable=import-outside-toplevel
   from tfi2i.data import transforms  # pylint: disable=import-outside-toplevel
   from PIL import Image  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(0)
@@ -334,7 +336,7 @@ def test_webp_tiff_and_jfif_are_read_and_other_files_are_counted(tmp_path, caplo
     paths = images.list_images(str(tmp_path))
   assert [os.path.basename(p) for p in paths] == ['a.webp', 'b.tiff', 'c.jfif', 'd.png']
   assert '2 files in' in caplog.text and '.heic' in caplog.text and '.txt' in caplog.text
-  for record in images.scan_images(paths):
+  for record in scan.scan_images(paths):
     decoded = transforms.decode_file(tf.constant(record.path), tf.constant(record.codec)).numpy()
     np.testing.assert_array_equal(decoded, images.load_image(record.path))
     if not record.path.endswith('.jfif'):  # lossless formats give the pixels back
@@ -403,7 +405,7 @@ def test_kill_9_at_a_random_moment_resumes_bit_for_bit(name, tiny_root, aligned_
   path = os.path.join(os.path.dirname(CYCLEGAN), f'{recipe}.py')
   overrides = {**overrides, 'data.root': aligned_root if aligned else tiny_root,
                'train.steps': 8, 'train.checkpoint_every': 1, 'train.log_every': 1,
-               'train.image_every': 100, 'train.export_at_end': False}
+               'train.image_every': 100, 'export.at_end': False}
   args = [sys.executable, '-m', 'tfi2i.train', f'--recipe={path}',
           f'--workdir={tmp_path / "killed"}'] + [f'--recipe.{k}={v}' for k, v in overrides.items()]
   rng = np.random.default_rng()
@@ -444,7 +446,7 @@ def test_logging_images_changes_nothing_the_run_computes(aligned_root, tmp_path)
   for every in (1, 100):
     config = recipe_lib.override(recipe_lib.load_recipe(path), {
         **overrides, 'data.root': aligned_root, 'train.steps': 3, 'train.image_every': every,
-        'train.export_at_end': False})
+        'export.at_end': False})
     loop.train(config, str(tmp_path / str(every)))
     runs[every] = _ckpt_values(str(tmp_path / str(every)))
   assert any('moving_variance' in k for k in runs[1])

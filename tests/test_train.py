@@ -24,7 +24,7 @@ TINY = {
     'model.ngf': 4, 'model.ndf': 4, 'model.n_blocks': 1, 'loss.pool_size': 3,
     'data.preprocess': 'resize_and_crop', 'data.load_size': 36, 'data.crop_size': 32,
     'train.batch_size': 2, 'train.steps': 4, 'train.log_every': 1, 'train.image_every': 2,
-    'train.checkpoint_every': 2, 'train.export_at_end': False,
+    'train.checkpoint_every': 2, 'export.at_end': False,
 }
 
 
@@ -61,7 +61,7 @@ def tiny_root(make_image_folder, tmp_path):
 
 def test_train_writes_checkpoints_events_and_export(tiny_root, tmp_path):
   workdir = str(tmp_path / 'run')
-  result = loop.train(tiny_recipe(tiny_root, **{'train.export_at_end': True}), workdir)
+  result = loop.train(tiny_recipe(tiny_root, **{'export.at_end': True}), workdir)
   assert (result.step, result.total_steps) == (4, 4)
   assert all(np.isfinite(v) for v in result.logs.values())
   assert os.path.isfile(os.path.join(workdir, 'recipe.json'))

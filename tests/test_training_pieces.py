@@ -10,6 +10,7 @@ import tensorflow as tf
 from recipes import common
 from tfi2i import losses
 from tfi2i.config import RecipeError
+from tfi2i.schema import optimizer as optimizer_schema
 from tfi2i.models.base import apply_gradients
 from tfi2i.models.base import TranslationModel
 from tfi2i.training import optimizers
@@ -20,18 +21,18 @@ def test_per_optimizer_settings_override_the_shared_ones():
   o = common.optimizer_config(('g_optimizer', 'd_optimizer'), lr=2e-4, beta1=0.5, beta2=0.999)
   o.d_optimizer.lr = 4e-4
   o.d_optimizer.weight_decay_mode = 'decoupled'
-  assert optimizers.settings(o, 'g_optimizer')['lr'] == 2e-4
-  d = optimizers.settings(o, 'd_optimizer')
+  assert optimizer_schema.settings(o, 'g_optimizer')['lr'] == 2e-4
+  d = optimizer_schema.settings(o, 'd_optimizer')
   assert (d['lr'], d['beta1'], d['weight_decay_mode']) == (4e-4, 0.5, 'decoupled')
-  optimizers.check_config(o, ('g_optimizer', 'd_optimizer'))
+  optimizer_schema.check(o, ('g_optimizer', 'd_optimizer'))
   with pytest.raises(RecipeError, match='optimizer.d_optimizer.lr is set, but this model has no d_optimizer'):
-    optimizers.check_config(o, ('g_optimizer',))
+    optimizer_schema.check(o, ('g_optimizer',))
   o.d_optimizer.weight_decay_mode = 'sideways'
   with pytest.raises(RecipeError, match="weight_decay_mode is 'sideways'"):
-    optimizers.check_config(o, ('g_optimizer', 'd_optimizer'))
+    optimizer_schema.check(o, ('g_optimizer', 'd_optimizer'))
   bad = ml_collections.ConfigDict({'lr': 1e-3, 'momentum': 0.9})
   with pytest.raises(RecipeError, match='unknown recipe key optimizer.momentum'):
-    optimizers.check_config(bad, ('g_optimizer',))
+    optimizer_schema.check(bad, ('g_optimizer',))
 
 
 def _adam_step(w0, grad, **kwargs):

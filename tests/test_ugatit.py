@@ -212,7 +212,7 @@ def test_light_recipe_trains_on_a_folder_with_attention_in_tensorboard(make_imag
   config = recipe_lib.override(recipe_lib.load_recipe(os.path.join(ROOT, 'recipes', 'ugatit_light.py')), {
       **{f'model.{k}': v for k, v in TINY.items()}, 'data.root': str(tmp_path / 'data'),
       'data.load_size': 36, 'data.crop_size': 32, 'train.steps': 2, 'train.log_every': 1,
-      'train.image_every': 1, 'train.export_at_end': True})
+      'train.image_every': 1, 'export.at_end': True})
   workdir = str(tmp_path / 'run')
   result = loop.train(config, workdir)
   assert result.step == 2 and np.isfinite(result.logs['gen_total'])

@@ -1,8 +1,10 @@
-"""Recipes: loading `recipes/*.py`, checking overrides, saving the resolved recipe.
+"""Recipes: loading `recipes/*.py`, checking them whole, checking overrides, saving the
+resolved recipe, reading it back (and bringing one written by an older tfi2i up to date).
 
-Values are checked by the part that owns them (tfi2i.training.loop.check_recipe asks each):
-the model's constructor (model, loss), the data streams (data), the optimizers and
-schedules (optimizer, schedule) and the loop (train)."""
+A recipe's sections are checked by their schema: the model's constructor (model, loss and
+its other sections, e.g. cam: tfi2i.models.model_args) and tfi2i.schema (data, train,
+optimizer, schedule, export). `check_recipe` asks each, before anything is read or written.
+"""
 import difflib
 import importlib.util
 import json
@@ -11,10 +13,20 @@ import sys
 
 import ml_collections
 
+from tfi2i import models
+from tfi2i import schema
 from tfi2i import workdir as workdir_lib
+from tfi2i.schema import data as data_schema
+from tfi2i.schema import export as export_schema
+from tfi2i.schema import optimizer as optimizer_schema
+from tfi2i.schema import RecipeError
+from tfi2i.schema import schedule as schedule_schema
+from tfi2i.schema import train as train_schema
 
-class RecipeError(ValueError):
-  """A recipe file, key or value that cannot be used; the message names it."""
+# The sections every recipe has besides the model's own (models.sections_of).
+SECTIONS = {'data': data_schema.DATA, 'train': train_schema.TRAIN,
+            'optimizer': optimizer_schema.OPTIMIZER, 'schedule': schedule_schema.SCHEDULE,
+            'export': export_schema.EXPORT}
 
 
 def _make_importable(path):
@@ -42,6 +54,8 @@ def load_recipe(path: str) -> ml_collections.ConfigDict:
 def _lookup(config, dotted: str):
   node, walked = config, []
   parts = dotted.split('.')
+  if dotted in schema.MOVED:
+    raise schema.unknown_key(parts[0], '.'.join(parts[1:]), ())
   for i, part in enumerate(parts):
     if not isinstance(node, ml_collections.ConfigDict) or part not in node:
       options = list(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
@@ -79,6 +93,43 @@ def override(config, values: dict) -> ml_collections.ConfigDict:
   return config
 
 
+def check_recipe(config):
+  """RecipeError naming the first unknown section or key, or bad value, of a whole recipe:
+  the model's sections by its constructor, the others by their schema. The optimizer
+  subsections are matched to the model's optimizers when the optimizers are made (a
+  BicycleGAN variant has fewer)."""
+  cls = models.model_class(config)
+  known = (*models.sections_of(cls), *SECTIONS)
+  for section in config.keys():
+    if section not in known:
+      raise schema.unknown_key('', section, known)
+  models.model_args(config)
+  for name, section in SECTIONS.items():
+    if name not in config:
+      raise RecipeError(f'the recipe has no {name} section (recipes/common.py makes each)')
+  data_schema.check(config.data, cls.data_stream)
+  train_schema.TRAIN.check(config.train)
+  optimizer_schema.check(config.optimizer)
+  schedule_schema.SCHEDULE.check(config.schedule)
+  export_schema.EXPORT.check(config.export)
+  if config.schedule.policy == 'linear_steps' and not config.train.steps:
+    raise RecipeError("schedule.policy='linear_steps' decays over train.steps: set "
+                      'train.steps')
+
+
+def upgrade(recipe: dict) -> tuple[dict, list]:
+  """A recipe as an older tfi2i wrote it (a plain dict from recipe.json) brought to the
+  current schema: moved keys in their new place, missing keys at the default the code of
+  that time used for them. Returns (the recipe, what was changed). The model's sections
+  are the model's business (its `retired_args`)."""
+  recipe = json.loads(json.dumps(recipe))
+  stream = models.model_class(recipe['model']['name']).data_stream
+  done = data_schema.upgrade(recipe, stream)
+  for name in ('train', 'schedule', 'export'):
+    done += SECTIONS[name].upgrade(recipe)
+  return recipe, done
+
+
 def save_recipe(config, workdir):
   return workdir_lib.atomic_write(os.path.join(workdir, workdir_lib.RECIPE),
                                   json.dumps(config.to_dict(), indent=2, sort_keys=True))
@@ -88,5 +139,7 @@ def load_workdir_recipe(workdir) -> ml_collections.ConfigDict:
   path = os.path.join(workdir, workdir_lib.RECIPE)
   if not os.path.isfile(path):
     raise RecipeError(f'no {workdir_lib.RECIPE} in {workdir}: is it a tfi2i training workdir?')
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  with open(path, encoding='utf-8') as f:
+    saved = json.load(f)
+  recipe, _ = upgrade(saved)
+  return ml_collections.ConfigDict(recipe)

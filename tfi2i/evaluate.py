@@ -96,6 +96,7 @@ from tfi2i import attribute_classifier
 from tfi2i import cli as cli_lib
 from tfi2i import metrics
 from tfi2i import data as data_lib
+from tfi2i import restore as restore_lib
 from tfi2i import workdir as workdir_lib
 from tfi2i.data import attributes as attributes_lib
 from tfi2i.data import demo_multimodal
@@ -104,6 +105,7 @@ from tfi2i.data import transforms
 from tfi2i.data.streams import EvalData
 from tfi2i.data.images import DataError
 from tfi2i.metrics import features as features_lib
+from tfi2i.schema import RecipeError
 
 FEATURES = ('random', 'inception_v3', 'vgg16')
 DEFAULT_SAMPLES = 10
@@ -114,21 +116,14 @@ DEFAULT_BATCH_SIZE = 16
 # ----------------------------------------------------------------------------- data
 
 
-def _cfg(data_cfg, key, default=''):
-  value = getattr(data_cfg, key, default)
-  return default if value is None else value
-
-
 def eval_transform(data_cfg) -> Callable[[np.ndarray], np.ndarray]:
   """The recipe's preprocessing without randomness: uint8 HxWx3 -> float32 in [-1, 1].
 
   No flip; the random crop of 'resize_and_crop', 'crop' and 'scale_width_and_crop' is a
   center crop; 'scale_width' and 'none' are as in training (they are deterministic).
   """
-  mode = str(_cfg(data_cfg, 'preprocess', 'resize_and_crop'))
-  load, crop = int(_cfg(data_cfg, 'load_size', 286)), int(_cfg(data_cfg, 'crop_size', 256))
-  if mode not in transforms.PREPROCESS_MODES:
-    raise DataError(f'unknown data.preprocess {mode!r}; one of {transforms.PREPROCESS_MODES}')
+  mode = str(data_cfg.preprocess)
+  load, crop = int(data_cfg.load_size), int(data_cfg.crop_size)
   plain = lambda m: transforms.get_transform(
       types.SimpleNamespace(preprocess=m, load_size=load, crop_size=crop, flip=False))
   seed = tf.zeros([2], tf.int32)  # unused by the deterministic modes
@@ -146,8 +141,8 @@ def eval_transform(data_cfg) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def describe_preprocess(data_cfg) -> str:
-  mode = str(_cfg(data_cfg, 'preprocess', 'resize_and_crop'))
-  load, crop = _cfg(data_cfg, 'load_size', 286), _cfg(data_cfg, 'crop_size', 256)
+  mode = str(data_cfg.preprocess)
+  load, crop = data_cfg.load_size, data_cfg.crop_size
   return {
       'resize_and_crop': f'resize to {load}x{load}, center crop {crop}x{crop}, no flip',
       'crop': f'center crop {crop}x{crop}, no flip',
@@ -424,7 +419,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
     raise ValueError(f'max_inputs must be >= 1, got {max_inputs}')
   extractor = extractor or make_extractor(features, features_weights)
   keras.utils.set_random_seed(int(seed))
-  model, config, step, checkpoint = workdir_lib.restore(workdir)
+  model, config, step, checkpoint = restore_lib.restore_model(workdir)
   data = data_lib.stream(model.data_stream).evaluation(config.data, split)
   count = len(data.names) if max_inputs is None else min(int(max_inputs), len(data.names))
   sample, k, how = model.sampler(int(samples), seed, batch_size)
@@ -479,7 +474,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
     real_paths = data.real_b[:count] if max_inputs is not None else data.real_b
     real_feats = []
     for s in range(0, len(real_paths), batch_size):
-      real_b = np.stack([transform(images.load_image(p)) for p in real_paths[s:s + batch_size]])
+      real_b = np.stack([transform(data.load_real(p)) for p in real_paths[s:s + batch_size]])
       real_feats.append(extractor(real_b))
       colour['real'].append(colourfulness(real_b))
   real = np.concatenate(real_feats) if real_feats else None
@@ -529,11 +524,10 @@ def cli(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
         seed: int = DEFAULT_SEED, batch_size: int = DEFAULT_BATCH_SIZE,
         hue_modes: int = 0, classifier: Optional[str] = None) -> int:
   """The command line: evaluates, prints and writes the JSON; returns the exit status."""
-  from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
   try:
     result = evaluate(workdir, split, samples, max_inputs, features, features_weights, seed,
                       batch_size, hue_modes, classifier=classifier)
-  except (DataError, recipe_lib.RecipeError, FileNotFoundError, ValueError, RuntimeError,
+  except (DataError, RecipeError, FileNotFoundError, ValueError, RuntimeError,
           AssertionError) as e:
     print(f'evaluation of {workdir} failed: {e}', file=sys.stderr)
     return 1

@@ -135,6 +135,7 @@ import tensorflow as tf
 import tfi2i
 from tfi2i import cli as cli_lib
 from tfi2i import endpoints as ep
+from tfi2i import restore as restore_lib
 from tfi2i import workdir as workdir_lib
 from tfi2i.endpoints import BYTES_SUFFIX
 from tfi2i.endpoints import PNG_SUFFIX
@@ -801,7 +802,7 @@ def export_workdir(workdir: str, version: int | None = None, mode: str | None = 
                    precision: str = 'float32') -> str:
   """Restores WORKDIR's latest checkpoint and exports it to WORKDIR/export/<version>
   (mode, precision: see tfi2i.workdir.restore)."""
-  model, config, step, latest = workdir_lib.restore(workdir, mode=mode, precision=precision)
+  model, config, step, latest = restore_lib.restore_model(workdir, mode=mode, precision=precision)
   metadata = {'recipe': config.to_dict(), 'step': step, 'precision': precision,
               'mode': mode, 'checkpoint': os.path.basename(latest),
               'workdir': os.path.abspath(workdir)}

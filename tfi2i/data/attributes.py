@@ -1,21 +1,14 @@
-"""Images with binary attribute vectors (the attribute editors' data): a folder in the CelebA
-convention or CelebA through TFDS.
+"""Images with binary attribute vectors (the attribute editors' data), from the recipe's data
+source (part 'attributes': every image with its row of an attribute table; the folder
+source reads CelebA's convention, ROOT/list_attr_celeba.txt and ROOT/img_align_celeba/,
+see tfi2i/data/sources/folder_source.py; the list source a CSV; TFDS celeb_a).
 
-Folder convention (CelebA's `list_attr_celeba.txt`):
-
-    ROOT/list_attr_celeba.txt      line 1: the number of rows
-                                   line 2: the attribute names
-                                   then:   `filename v1 v2 ...` with 1 (has it) / -1 (not)
-    ROOT/img_align_celeba/*.jpg    the images (or the images directly in ROOT)
-
-`data.attr_file` and `data.images_dir` point elsewhere. Every row must name an image of the
-folder and every image must have a row: either mismatch is a DataError listing the names.
 The recipe's `data.attributes` picks and orders the attributes the model edits; a name the
-file lacks is a DataError listing those it has. 0 is read as -1 (files written 0/1).
+table lacks is a DataError listing those it has.
 
-Test split (folders): StarGAN's (yunjey/stargan data_loader.py `preprocess`): the rows are
-shuffled with Python's `random.Random(data.split_seed)` (1234) and the first
-`data.test_count` (2000) are the test images. A folder too small for that holds out a tenth
+Test split (sources of files): StarGAN's (yunjey/stargan data_loader.py `preprocess`): the
+rows are shuffled with Python's `random.Random(data.split_seed)` (1234) and the first
+`data.test_count` (2000) are the test images. A set too small for that holds out a tenth
 (a warning says so). TFDS: the dataset's own train / validation / test partition.
 
 The training stream is a pure function of (files, seed, step), as the unpaired stream: a
@@ -31,8 +24,8 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from tfi2i.data import images
 from tfi2i.data import pipelines
+from tfi2i.data import scan
 from tfi2i.data import sources
 from tfi2i.data import transforms
 from tfi2i.data.images import DataError
@@ -44,68 +37,7 @@ PAPER_ATTRIBUTES = ('Bald', 'Bangs', 'Black_Hair', 'Blond_Hair', 'Brown_Hair', '
 # Mutually exclusive attributes: setting one clears the others (StarGAN create_labels;
 # AttGAN / STGAN check_attribute_conflict)
 HAIR_COLOURS = ('Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Gray_Hair')
-ATTR_FILE = 'list_attr_celeba.txt'
-IMAGES_DIR = 'img_align_celeba'
 MASKS_DIR = 'masks'  # ROOT/masks/<Attribute>/<image>: the region an edit may change
-_LISTED = 10
-
-
-def _names_list(names, total=None):
-  names = list(names)
-  shown = ', '.join(names[:_LISTED])
-  more = len(names) - _LISTED
-  return shown + (f' ... ({more} more)' if more > 0 else '')
-
-
-def read_attribute_file(path: str):
-  """(attribute names, file names, values int8 [rows, attributes] in {-1, 1})."""
-  if not os.path.isfile(path):
-    raise DataError(f'no attribute file at {path} (a CelebA-style list_attr_celeba.txt; '
-                    'set --recipe.data.attr_file=FILE)')
-  with open(path, encoding='utf-8', errors='replace') as f:
-    lines = [line.strip() for line in f]
-  while lines and not lines[-1]:
-    lines.pop()
-  if len(lines) < 2:
-    raise DataError(f'{path}: an attribute file needs a count line and a line of attribute '
-                    f'names, got {len(lines)} line(s)')
-  try:
-    count = int(lines[0].split()[0])
-  except (ValueError, IndexError):
-    raise DataError(f'{path}, line 1: expected the number of rows, got {lines[0][:80]!r}') from None
-  names = lines[1].split()
-  if not names:
-    raise DataError(f'{path}, line 2: expected the attribute names, got an empty line')
-  if len(set(names)) != len(names):
-    twice = sorted({n for n in names if names.count(n) > 1})
-    raise DataError(f'{path}, line 2: attribute names given twice: {", ".join(twice)}')
-  files, rows = [], []
-  for number, line in enumerate(lines[2:], start=3):
-    if not line:
-      continue
-    parts = line.split()
-    if len(parts) != len(names) + 1:
-      raise DataError(f'{path}, line {number}: expected a file name and {len(names)} values, '
-                      f'got {len(parts)} fields')
-    try:
-      values = [int(v) for v in parts[1:]]
-    except ValueError:
-      raise DataError(f'{path}, line {number}: attribute values must be 1 or -1 '
-                      f'(or 0), got {line[:80]!r}') from None
-    if any(v not in (-1, 0, 1) for v in values):
-      raise DataError(f'{path}, line {number}: attribute values must be 1 or -1 (or 0), '
-                      f'got {sorted(set(values) - {-1, 0, 1})}')
-    files.append(parts[0])
-    rows.append(values)
-  if len(files) != count:
-    logging.warning('%s: line 1 says %d rows, the file has %d', path, count, len(files))
-  if len(set(files)) != len(files):
-    seen, twice = set(), []
-    for f in files:
-      (twice.append(f) if f in seen else seen.add(f))
-    raise DataError(f'{path}: {len(twice)} file(s) have more than one row: {_names_list(twice)}')
-  values = np.asarray(rows, np.int8).reshape(len(files), len(names))
-  return names, files, np.where(values > 0, 1, -1).astype(np.int8)
 
 
 def select_attributes(names, values, wanted, where: str):
@@ -125,12 +57,12 @@ def select_attributes(names, values, wanted, where: str):
 
 @dataclasses.dataclass(frozen=True)
 class AttributeData:
-  """One split of a folder: image paths and their attribute vectors ({0, 1})."""
+  """One split of an attribute set: image paths and their attribute vectors ({0, 1})."""
   paths: list
   labels: np.ndarray  # float32 [n, k]
   names: tuple  # the attribute names, in the labels' order
-  folder: str
-  attr_file: str
+  folder: str  # the images' names are their paths below it
+  description: str  # where they come from
 
 
 def change_rule(names, index, value=None):
@@ -161,35 +93,9 @@ def change(source, names, index, value=None):
   return np.asarray(source, np.float32) * scale + offset
 
 
-def _cfg(data_cfg, key, default=''):
-  value = getattr(data_cfg, key, default) if key in data_cfg else default
-  return default if value is None else value
-
-
-def folder_paths(data_cfg) -> tuple[str, str]:
-  """(images folder, attribute file) of the recipe's data section."""
-  root = os.path.expanduser(str(_cfg(data_cfg, 'root')))
-  attr_file = os.path.expanduser(str(_cfg(data_cfg, 'attr_file')))
-  folder = os.path.expanduser(str(_cfg(data_cfg, 'images_dir')))
-  if not (attr_file and folder):
-    if not root:
-      raise DataError('no data folder: data.root is empty (set --recipe.data.root=DIR, a '
-                      f'folder with {ATTR_FILE} and {IMAGES_DIR}/, or data.attr_file and '
-                      'data.images_dir)')
-    if not os.path.isdir(root):
-      raise DataError(f'data.root does not exist: {root}')
-  attr_file = attr_file or os.path.join(root, ATTR_FILE)
-  if not folder:
-    nested = os.path.join(root, IMAGES_DIR)
-    folder = nested if os.path.isdir(nested) else root
-  return folder, attr_file
-
-
 def test_count(data_cfg, n: int) -> int:
   """data.test_count, or a tenth of the images when that leaves fewer than half to train."""
-  wanted = int(_cfg(data_cfg, 'test_count', 2000))
-  if wanted < 0:
-    raise DataError(f'data.test_count must be >= 0, got {wanted}')
+  wanted = int(data_cfg.test_count)
   if 2 * wanted > n:
     fallback = n // 10
     logging.warning('data.test_count=%d is more than half of the %d images: holding out %d '
@@ -199,45 +105,37 @@ def test_count(data_cfg, n: int) -> int:
   return wanted
 
 
-def folder_split(data_cfg, split=None) -> AttributeData:
-  """The split ('train' or 'test'; default data.split) of a CelebA-convention folder."""
-  split = split or _cfg(data_cfg, 'split', 'train')
+def split_set(data_cfg, split=None) -> AttributeData:
+  """The split ('train' or 'test'; default data.split) of the source's attribute set (a
+  source of files), with the recipe's attributes."""
+  split = split or data_cfg.split
   if split not in ('train', 'test'):
     raise DataError(f"data.split must be 'train' or 'test' for attribute data, got {split!r}")
-  folder, attr_file = folder_paths(data_cfg)
-  names, files, values = read_attribute_file(attr_file)
-  labels = select_attributes(names, values, _cfg(data_cfg, 'attributes', PAPER_ATTRIBUTES),
-                             attr_file)
-  on_disk = {os.path.relpath(p, folder): p for p in images.list_images(folder)}
-  on_disk = {k.replace(os.sep, '/'): v for k, v in on_disk.items()}
-  no_file = [f for f in files if f not in on_disk]
-  if no_file:
-    raise DataError(f'{len(no_file)} row(s) of {attr_file} name no image in {folder}: '
-                    f'{_names_list(no_file)}')
-  listed = set(files)
-  no_row = sorted(k for k in on_disk if k not in listed)
-  if no_row:
-    raise DataError(f'{len(no_row)} image(s) in {folder} have no row in {attr_file}: '
-                    f'{_names_list(no_row)}')
-  order = list(range(len(files)))
-  random.Random(int(_cfg(data_cfg, 'split_seed', 1234))).shuffle(order)
-  n_test = test_count(data_cfg, len(files))
+  found = sources.get(data_cfg).files(data_cfg, split, 'attributes')
+  if found.table is None:
+    raise DataError(f'data.source={data_cfg.source!r} gave no attribute table for '
+                    f'{found.description}')
+  wanted = tuple(data_cfg.attributes)
+  labels = select_attributes(found.table.names, found.table.values, wanted, found.description)
+  order = list(range(len(found.paths)))
+  random.Random(int(data_cfg.split_seed)).shuffle(order)
+  n_test = test_count(data_cfg, len(found.paths))
   chosen = order[:n_test] if split == 'test' else order[n_test:]
   if not chosen:
-    raise DataError(f'the {split} split of {folder} is empty ({len(files)} images, '
-                    f'{n_test} held out for test)')
-  return AttributeData([on_disk[files[i]] for i in chosen], labels[chosen],
-                       tuple(_cfg(data_cfg, 'attributes', PAPER_ATTRIBUTES)), folder, attr_file)
+    raise DataError(f'the {split} split of {found.description} is empty '
+                    f'({len(found.paths)} images, {n_test} held out for test)')
+  return AttributeData([found.paths[i] for i in chosen], labels[chosen], wanted, found.base,
+                       found.description)
 
 
 def masks_folder(data_cfg) -> str:
   """data.masks_dir, or ROOT/masks when that exists; '' when there are no masks."""
-  folder = os.path.expanduser(str(_cfg(data_cfg, 'masks_dir')))
+  folder = os.path.expanduser(str(data_cfg.masks_dir))
   if folder:
     if not os.path.isdir(folder):
       raise DataError(f'data.masks_dir does not exist: {folder}')
     return folder
-  root = os.path.expanduser(str(_cfg(data_cfg, 'root')))
+  root = os.path.expanduser(str(data_cfg.root))
   nested = os.path.join(root, MASKS_DIR) if root else ''
   return nested if nested and os.path.isdir(nested) else ''
 
@@ -269,15 +167,15 @@ def mask_paths(data_cfg, data: AttributeData) -> dict:
   return found
 
 
-def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
-  data = folder_split(data_cfg, split)
-  records = images.scan_images(data.paths, _cfg(data_cfg, 'on_bad_image', 'fail'))
+def _file_dataset(data_cfg, batch_size, seed, start_step, split):
+  data = split_set(data_cfg, split)
+  records = scan.scan_images(data.paths, data_cfg.on_bad_image)
   index = {p: i for i, p in enumerate(data.paths)}
   rows = [index[r.path] for r in records]
   labels = data.labels[rows]
   n = len(records)
   transform = transforms.get_transform(data_cfg, batch_size, [(r.height, r.width) for r in records],
-                                       name=data.folder)
+                                       name=data.description)
   files = tf.constant([r.path for r in records])
   codecs = tf.constant([r.codec for r in records], tf.int32)
   label_table = tf.constant(labels, tf.float32)
@@ -302,48 +200,22 @@ def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
   identity = {'n': n, 'files': pipelines.files_identity(names),
               'attributes': ','.join(data.names),
               'labels': pipelines.files_identity([labels.astype(np.int8).tobytes().hex()])}
-  source = (f'{data.folder} with {os.path.basename(data.attr_file)} ({n} {split or "train"} '
-            f'images, {len(data.names)} attributes)')
+  source = (f'{data.description} ({n} {split} images, {len(data.names)} attributes)')
   sample_files = pipelines.sample_files_fn(per_epoch, lambda i, sample: files[i][None], n)
   return ds, n, source, identity, sample_files
 
 
-# TFDS: celeb_a's splits by data.split.
-_TFDS_SPLITS = {'train': 'train', 'test': 'test', 'validation': 'validation'}
-
-
-def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  split = split or _cfg(data_cfg, 'split', 'train')
-  name = str(_cfg(data_cfg, 'tfds_name')) or 'celeb_a'
-  if split not in _TFDS_SPLITS:
-    raise DataError(f'data.split must be one of {sorted(_TFDS_SPLITS)}, got {split!r}')
-  data_dir = str(_cfg(data_cfg, 'tfds_data_dir')) or None
-  try:
-    ds, info = tfds.load(name, split=_TFDS_SPLITS[split], data_dir=data_dir,
-                         shuffle_files=False, with_info=True,
-                         decoders={'image': tfds.decode.SkipDecoding()})
-  except Exception as e:  # pylint: disable=broad-except
-    raise DataError(f'cannot load TFDS dataset {name} split {split} (data_dir={data_dir}): '
-                    f'{type(e).__name__}: {e}') from e
-  spec = ds.element_spec
-  if 'image' not in spec or 'attributes' not in spec:
-    raise DataError(f"TFDS dataset {name} has no 'image' and 'attributes' features")
-  wanted = [str(w) for w in _cfg(data_cfg, 'attributes', PAPER_ATTRIBUTES)]
-  select_attributes(sorted(spec['attributes']), np.zeros([0, len(spec['attributes'])]), wanted,
-                    f'TFDS dataset {name}')
-  try:
-    n = int(info.splits[_TFDS_SPLITS[split]].num_examples)
-  except (KeyError, ValueError, TypeError):
-    n = -1
-  if n <= 0:
-    n = int(ds.reduce(0, lambda c, _: c + 1))
-  if n == 0:
-    raise DataError(f'TFDS dataset {name} split {split} is empty')
-  transform = transforms.get_transform(data_cfg, batch_size, None, name=f'{name} {split}')
+def _record_dataset(data_cfg, batch_size, seed, start_step, split):
+  records = sources.get(data_cfg).records(data_cfg, split, 'attributes')
+  wanted = [str(w) for w in data_cfg.attributes]
+  select_attributes(records.attribute_names, np.zeros([0, len(records.attribute_names)]),
+                    wanted, records.description)
+  n = records.count
+  transform = transforms.get_transform(data_cfg, batch_size, None, name=records.description)
   aug_key = pipelines.stream_key(seed, pipelines.TAG_AUGMENT)
   shuffle_seed = (int(seed) * 2_654_435_761 + 7) % (2**31 - 1)
-  ds = ds.shuffle(min(n, 10_000), seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
+  ds = records.dataset.shuffle(min(n, 10_000), seed=shuffle_seed,
+                               reshuffle_each_iteration=True).repeat()
 
   def load(i, example):
     attrs = tf.stack([tf.cast(example['attributes'][w], tf.float32) for w in wanted])
@@ -353,8 +225,9 @@ def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
 
   ds = ds.enumerate().skip(int(start_step) * int(batch_size))
   ds = ds.map(load, num_parallel_calls=pipelines.parallel_calls(data_cfg), deterministic=True)
-  identity = {'n': n, 'tfds': f'{name} {split}', 'attributes': ','.join(wanted)}
-  return ds, n, f'tfds {name} {split} ({n} images, {len(wanted)} attributes)', identity, None
+  identity = {'n': n, sources.get(data_cfg).name: records.identity,
+              'attributes': ','.join(wanted)}
+  return (ds, n, f'{records.description}, {len(wanted)} attributes', identity, None)
 
 
 def attribute_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
@@ -363,9 +236,9 @@ def attribute_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int =
   float32 [batch, k] in {0, 1}} (k = len(data.attributes)); batch k here is batch
   start_step + k of the stream from step 0."""
   pipelines.check_args(batch_size, start_step)
-  build = sources.pick(data_cfg, _folder_dataset, _tfds_dataset)
+  build = _file_dataset if sources.get(data_cfg).gives_files else _record_dataset
   ds, n, desc, identity, files = build(data_cfg, int(batch_size), int(seed), int(start_step),
-                                       split)
+                                       split or data_cfg.split)
   info = pipelines.DatasetInfo(n_a=n, n_b=0, epoch_size=n,
                                steps_per_epoch=math.ceil(n / int(batch_size)), source=desc,
                                identity=identity, sample_files=files)

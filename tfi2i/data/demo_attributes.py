@@ -40,10 +40,11 @@ import textwrap
 from absl import logging
 import numpy as np
 
-from tfi2i.data import attributes
+from tfi2i.data import attribute_table
 from tfi2i.data import demo
 from tfi2i.data import images
 from tfi2i.data.images import DataError
+from tfi2i.data.sources import folder_source
 
 ATTRIBUTES = ('Red_Top', 'Bright_Centre', 'Dark_Bottom')
 MASKS_DIR = 'masks'
@@ -147,10 +148,10 @@ def make_attribute_demo(out: str, source: str = 'data/demo', seed: int = 0) -> d
     raise DataError(f'two day tiles of {source} have one name')
   wanted = _settings_line(seed, len(tiles))
   recorded = _recorded(out)
-  attr_path = os.path.join(out, attributes.ATTR_FILE)
+  attr_path = os.path.join(out, attribute_table.ATTR_FILE)
   if recorded == wanted and os.path.isfile(attr_path):
     logging.info('Attribute demo data already complete in %s.', out)
-    _, _, values = attributes.read_attribute_file(attr_path)
+    _, _, values = attribute_table.read_file(attr_path)
     return {'images': len(values), **{a: int((values[:, j] > 0).sum())
                                       for j, a in enumerate(ATTRIBUTES)}}
   if recorded is not None and recorded != wanted:
@@ -160,7 +161,7 @@ def make_attribute_demo(out: str, source: str = 'data/demo', seed: int = 0) -> d
   labels = draw(len(tiles), seed)
   for path, name, values in zip(tiles, names, labels):
     img = images.load_image(path)
-    images.save_png(os.path.join(out, attributes.IMAGES_DIR, name), apply(img, values))
+    images.save_png(os.path.join(out, folder_source.IMAGES_DIR, name), apply(img, values))
     for a in ATTRIBUTES:
       mask = region(a, *img.shape[:2]).astype(np.uint8) * 255
       images.save_png(os.path.join(out, MASKS_DIR, a, name), mask)

@@ -1,21 +1,18 @@
 """Paired A/B training stream (official data/aligned_dataset.py), resumable.
 
-Two layouts (data.layout):
+Two layouts (data.layout), read from the recipe's data source (tfi2i.data.sources; where
+the folder source finds them: tfi2i/data/sources/folder_source.py):
 
-  'aligned' (the official one): ROOT/{split}/ (train/, val/, test/) holds images
-    with A on the left half and B on the right half, as written by the official
+  'aligned' (the official one): images (part 'AB'; the folder source's ROOT/{split}/) with
+    A on the left half and B on the right half, as written by the official
     datasets/combine_A_and_B.py. An image of width w is split at w2 = w // 2:
     A = columns [0, w2), B = columns [w2, 2 * w2). Images of odd width are an
     error at start-up (the official code would give B one column more than A).
-  'folders': two folders whose files pair up by name, extension aside
-    (A/0001.png <-> B/0001.jpg; in subfolders, by the path below the folder).
-    The folders are data.dir_a / data.dir_b when set, else the first of
-      ROOT/A/{split}, ROOT/B/{split}  (the input layout of combine_A_and_B.py),
-      ROOT/{split}/A, ROOT/{split}/B,
-      ROOT/A, ROOT/B                  (no split folders: split 'train' only)
-    that exists. A file without a partner is an error naming it, and so is a
-    pair of two sizes unless preprocess='resize_and_crop' (which resizes both
-    to load_size x load_size first): the official README asks for one size.
+  'folders': two sets (parts 'pair_A', 'pair_B') whose files pair up by name, extension
+    aside (A/0001.png <-> B/0001.jpg; in subfolders, by the path below the folder). A
+    file without a partner is an error naming it, and so is a pair of two sizes unless
+    preprocess='resize_and_crop' (which resizes both to load_size x load_size first): the
+    official README asks for one size.
 
 Both halves of a pair get the same augmentation (the official get_params used
 for A and B): one get_transform, called on A and on B with the same seed, so the
@@ -34,31 +31,23 @@ import os
 from absl import logging
 import tensorflow as tf
 
-from tfi2i.data import images
 from tfi2i.data import pipelines
+from tfi2i.data import scan
+from tfi2i.data import sources
 from tfi2i.data import transforms
 from tfi2i.data.images import DataError
 
 LAYOUTS = ('aligned', 'folders')
 DIRECTIONS = ('AtoB', 'BtoA')
-_SPLIT_NAMES = ('train', 'val', 'test')
 _MAX_LISTED = 20
 _fold_in = tf.random.experimental.stateless_fold_in
-# pylint: disable=protected-access
 # Shared with unpaired_dataset: both streams are keyed, checked and batched alike.
 check_args = pipelines.check_args
-_check_cfg = transforms._check_cfg
 finish = pipelines.finish
 stream_key = pipelines.stream_key
 parallel_calls = pipelines.parallel_calls
 _TAG_AUGMENT = pipelines.TAG_AUGMENT
 _TAG_PERMUTATION = pipelines.TAG_PERMUTATION
-# pylint: enable=protected-access
-
-
-def _get(data_cfg, key, default=''):
-  value = getattr(data_cfg, key, default)
-  return default if value is None else value
 
 
 def _listed(lines) -> str:
@@ -69,87 +58,9 @@ def _listed(lines) -> str:
   return '\n'.join(out)
 
 
-def layout(data_cfg) -> str:
-  """data.layout, checked ('aligned' when the key is missing)."""
-  value = _get(data_cfg, 'layout', 'aligned') or 'aligned'
-  if value not in LAYOUTS:
-    raise DataError(f'unknown data.layout {value!r}; one of {LAYOUTS}')
-  return value
-
-
 def direction(data_cfg) -> str:
-  """data.direction, checked ('AtoB' when the key is missing)."""
-  value = _get(data_cfg, 'direction', 'AtoB') or 'AtoB'
-  if value not in DIRECTIONS:
-    raise DataError(f'unknown data.direction {value!r}; one of {DIRECTIONS}')
-  return value
-
-
-def _root(data_cfg, what: str) -> str:
-  root = os.path.expanduser(str(_get(data_cfg, 'root')))
-  if not root:
-    raise DataError(f'no data folder: data.root is empty (set --recipe.data.root=DIR, {what})')
-  if not os.path.isdir(root):
-    raise DataError(f'data.root does not exist: {root} (set --recipe.data.root=DIR, {what})')
-  return root
-
-
-# ------------------------------------------------------------------------- folders
-
-
-def aligned_folder(data_cfg, split=None) -> str:
-  """ROOT/{split}: the folder of A|B images of the 'aligned' layout."""
-  split = split or _get(data_cfg, 'split', 'train')
-  if _get(data_cfg, 'dir_a') or _get(data_cfg, 'dir_b'):
-    raise DataError("data.dir_a / data.dir_b are for data.layout='folders' (two folders "
-                    "that pair by file name); data.layout='aligned' reads data.root/"
-                    f'{split}/ (set --recipe.data.layout=folders to use them)')
-  root = _root(data_cfg, f'a folder with {split}/ of A|B images side by side')
-  folder = os.path.join(root, split)
-  if not os.path.isdir(folder):
-    hint = ''
-    if os.path.isdir(os.path.join(root, 'A')) or os.path.isdir(os.path.join(root, 'B')):
-      hint = " (it has A/ and B/: for separate A and B images set data.layout='folders')"
-    raise DataError(f'{split} folder of A|B images does not exist: {folder}{hint}')
-  if os.path.isdir(os.path.join(folder, 'A')) and os.path.isdir(os.path.join(folder, 'B')):
-    raise DataError(f"{folder} holds A/ and B/ folders: set data.layout='folders' for "
-                    "separate A and B images ('aligned' expects A|B images side by side)")
-  return folder
-
-
-def pair_folders(data_cfg, split=None) -> tuple[str, str]:
-  """(folder A, folder B) of the 'folders' layout (see the module docstring)."""
-  split = split or _get(data_cfg, 'split', 'train')
-  dir_a = os.path.expanduser(str(_get(data_cfg, 'dir_a')))
-  dir_b = os.path.expanduser(str(_get(data_cfg, 'dir_b')))
-  if dir_a and dir_b:
-    return dir_a, dir_b
-  root = _root(data_cfg, f'a folder with A/{split}/ and B/{split}/, or set data.dir_a and '
-                         'data.dir_b')
-  candidates = [(os.path.join(root, 'A', split), os.path.join(root, 'B', split)),
-                (os.path.join(root, split, 'A'), os.path.join(root, split, 'B'))]
-  flat = (os.path.join(root, 'A'), os.path.join(root, 'B'))
-  if split == 'train':
-    # Without split folders, ROOT/A and ROOT/B are the training set; not when they
-    # hold split folders (another split's images would be trained on).
-    if not any(os.path.isdir(os.path.join(d, s)) for d in flat for s in _SPLIT_NAMES):
-      candidates.append(flat)
-  found = None
-  for a, b in candidates:
-    a, b = dir_a or a, dir_b or b
-    from_root = [x for x, given in ((a, dir_a), (b, dir_b)) if not given]
-    if any(os.path.isdir(x) for x in from_root):
-      found = (a, b)
-      break
-  if found is None:
-    looked = ', '.join(f'{dir_a or a} + {dir_b or b}' for a, b in candidates)
-    raise DataError(f"no A/B folders for split {split!r} (data.layout='folders'); looked "
-                    f'for {looked}; or set data.dir_a and data.dir_b')
-  for side, folder, other in (('A', found[0], found[1]), ('B', found[1], found[0])):
-    if not os.path.isdir(folder):
-      raise DataError(f'folder of the {side} images does not exist: {folder} '
-                      f'(its partner folder is {other})')
-  return found
+  """data.direction ('AtoB' or 'BtoA', checked with the recipe)."""
+  return data_cfg.direction
 
 
 def _keyed(folder: str, paths) -> dict[str, str]:
@@ -166,16 +77,24 @@ def _keyed(folder: str, paths) -> dict[str, str]:
   return out
 
 
+def pair_sets(data_cfg, split=None):
+  """The source's two sets of the 'folders' layout (parts 'pair_A', 'pair_B')."""
+  split = split or data_cfg.split
+  source = sources.get(data_cfg)
+  return source.files(data_cfg, split, 'pair_A'), source.files(data_cfg, split, 'pair_B')
+
+
 def pair_files(data_cfg, split=None) -> list[tuple[str, str]]:
   """(A path, B path) pairs of the 'folders' layout, sorted by name.
 
   Raises:
-    DataError: a folder is missing or empty, or a file has no partner (names
+    DataError: a set is missing or empty, or a file has no partner (names
       every such file and the side its partner is missing from).
   """
-  folder_a, folder_b = pair_folders(data_cfg, split)
-  by_a = _keyed(folder_a, images.list_images(folder_a))
-  by_b = _keyed(folder_b, images.list_images(folder_b))
+  set_a, set_b = pair_sets(data_cfg, split)
+  folder_a, folder_b = set_a.base, set_b.base
+  by_a = _keyed(folder_a, set_a.paths)
+  by_b = _keyed(folder_b, set_b.paths)
   missing = [f'{by_a[k]}: no partner in B ({os.path.join(folder_b, k)}.*)'
              for k in sorted(by_a.keys() - by_b.keys())]
   missing += [f'{by_b[k]}: no partner in A ({os.path.join(folder_a, k)}.*)'
@@ -189,9 +108,9 @@ def pair_files(data_cfg, split=None) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- checks
 
 
-def _scan_aligned(folder, on_error):
-  """Good records of ROOT/{split}; DataError naming every odd-width image."""
-  records = images.scan_images(images.list_images(folder), on_error)
+def _scan_aligned(folder, paths, on_error):
+  """Good records of the A|B images; DataError naming every odd-width image."""
+  records = scan.scan_images(paths, on_error)
   odd = [f'{r.path}: {r.width}x{r.height}' for r in records if r.width % 2]
   if odd:
     raise DataError(f'{len(odd)} odd-width AB images in {folder}: an A|B image must have an '
@@ -202,7 +121,7 @@ def _scan_aligned(folder, on_error):
 def _scan_pairs(pairs, on_error, preprocess):
   """(A record, B record) of every pair whose two images decode."""
   flat = [p for pair in pairs for p in pair]
-  good = {r.path: r for r in images.scan_images(flat, on_error)}
+  good = {r.path: r for r in scan.scan_images(flat, on_error)}
   kept = [(good[a], good[b]) for a, b in pairs if a in good and b in good]
   if len(kept) < len(pairs):
     if not kept:
@@ -228,9 +147,9 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
   """Infinite stream of aligned {'a', 'b'}: float32 [batch, H, W, 3] in [-1, 1].
 
   Args:
-    data_cfg: the recipe's data section (recipes/common.py data_config()); reads
-      layout, direction, root / dir_a / dir_b, split, the preprocessing keys,
-      on_bad_image and num_parallel_calls.
+    data_cfg: the recipe's data section (tfi2i/schema/data.py); reads layout,
+      direction, split, the source and its keys, the preprocessing keys, on_bad_image
+      and num_parallel_calls.
     batch_size: pairs per batch (drop_remainder=True).
     seed: the stream (order and augmentation) is a function of it.
     start_step: first batch to yield; batch k here is batch start_step + k of
@@ -241,27 +160,25 @@ def paired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
     (dataset, DatasetInfo) with n_a = n_b = epoch_size = the number of pairs.
 
   Raises:
-    DataError: before any training, for a missing or empty folder, an
+    DataError: before any training, for a missing or empty set, an
       undecodable image (unless on_bad_image='skip'), an odd-width A|B image, a
       file without a partner or a bad key.
   """
   check_args(batch_size, start_step)
   batch_size, seed, start_step = int(batch_size), int(seed), int(start_step)
-  source = _get(data_cfg, 'source', 'folder')
-  if source != 'folder':
-    raise DataError(f"paired data is read from image folders (data.source='folder'), "
-                    f'got data.source={source!r}')
-  kind, swap = layout(data_cfg), direction(data_cfg) == 'BtoA'
-  on_error = _get(data_cfg, 'on_bad_image', 'fail')
-  _check_cfg(data_cfg)
+  split = split or data_cfg.split
+  kind, swap = data_cfg.layout, data_cfg.direction == 'BtoA'
+  on_error = data_cfg.on_bad_image
   if kind == 'aligned':
-    folder = aligned_folder(data_cfg, split)
-    records = _scan_aligned(folder, on_error)
+    aligned = sources.get(data_cfg).files(data_cfg, split, 'AB')
+    folder = aligned.base
+    records = _scan_aligned(aligned.description, aligned.paths, on_error)
     samples = [(r,) for r in records]  # one A|B file per sample
     sizes = [(r.height, r.width // 2) for r in records]
-    desc = f'aligned A|B images in {folder}'
+    desc = f'aligned A|B images in {aligned.description}'
   else:
-    folder_a, folder_b = pair_folders(data_cfg, split)
+    set_a, set_b = pair_sets(data_cfg, split)
+    folder_a, folder_b = set_a.base, set_b.base
     samples = _scan_pairs(pair_files(data_cfg, split), on_error, data_cfg.preprocess)
     sizes = sorted({(r.height, r.width) for pair in samples for r in pair})
     desc = f'pairs A={folder_a} / B={folder_b}'

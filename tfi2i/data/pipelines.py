@@ -1,26 +1,27 @@
 """Unpaired A/B training stream (official data/unaligned_dataset.py), resumable.
 
-Folder source: the stream is a pure function of (files, seed, step). Sample i
+Images come from the recipe's data source (tfi2i.data.sources: parts 'A' and 'B').
+
+Sources of files (folder, list): the stream is a pure function of (files, seed, step). Sample i
 (= step * batch_size + k) lies in epoch e = i // epoch_size; in each epoch, A
 is a stateless permutation of its files drawn from (seed, e, 0), tiled to
 epoch_size, and B one from (seed, e, 1). Crops and flips are stateless ops
 seeded from (seed, i). Resuming at `start_step` skips ahead before decoding,
 so it costs nothing and gives the batches an uninterrupted run would have.
 
-TFDS source: each split is shuffled with a seeded tf.data shuffle and repeated,
+Sources of records (TFDS): each split is shuffled with a seeded tf.data shuffle and repeated,
 and the two are zipped; resuming replays (reads, does not decode) the records
 before `start_step`.
 """
 import dataclasses
 import hashlib
 import math
-import os
 from typing import Callable, Optional
 
 from absl import logging
 import tensorflow as tf
 
-from tfi2i.data import images
+from tfi2i.data import scan
 from tfi2i.data import sources
 from tfi2i.data import transforms
 from tfi2i.data.images import DataError
@@ -77,7 +78,7 @@ def stream_key(seed: int, tag: int):
 
 
 def parallel_calls(data_cfg) -> int:
-  n = int(getattr(data_cfg, 'num_parallel_calls', -1))
+  n = int(data_cfg.num_parallel_calls)
   return tf.data.AUTOTUNE if n <= 0 else n
 
 
@@ -95,18 +96,18 @@ def check_args(batch_size, start_step):
     raise DataError(f'start_step must be >= 0, got {start_step}')
 
 
-def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
-  folder_a, folder_b = sources.domain_folders(data_cfg, split)
-  paths_a, paths_b = sources.domain_files(data_cfg, split)
-  on_error = getattr(data_cfg, 'on_bad_image', 'fail')
-  rec_a = images.scan_images(paths_a, on_error)
-  rec_b = images.scan_images(paths_b, on_error)
+def _file_dataset(data_cfg, batch_size, seed, start_step, split):
+  source = sources.get(data_cfg)
+  set_a, set_b = source.files(data_cfg, split, 'A'), source.files(data_cfg, split, 'B')
+  on_error = data_cfg.on_bad_image
+  rec_a = scan.scan_images(set_a.paths, on_error)
+  rec_b = scan.scan_images(set_b.paths, on_error)
   n_a, n_b = len(rec_a), len(rec_b)
   epoch_size = max(n_a, n_b)
   tf_a = transforms.get_transform(data_cfg, batch_size, [(r.height, r.width) for r in rec_a],
-                                  name=folder_a)
+                                  name=set_a.description)
   tf_b = transforms.get_transform(data_cfg, batch_size, [(r.height, r.width) for r in rec_b],
-                                  name=folder_b)
+                                  name=set_b.description)
 
   files_a = tf.constant([r.path for r in rec_a])
   codecs_a = tf.constant([r.codec for r in rec_a], tf.int32)
@@ -137,22 +138,38 @@ def _folder_dataset(data_cfg, batch_size, seed, start_step, split):
   start_epoch, offset = divmod(first, epoch_size)
   ds = tf.data.Dataset.range(start_epoch, 2**62).flat_map(per_epoch).skip(offset)
   ds = ds.map(load, num_parallel_calls=parallel_calls(data_cfg), deterministic=True)
-  source = f'folders A={folder_a} ({n_a} images), B={folder_b} ({n_b} images)'
+  desc = f'A={set_a.description} ({n_a} images), B={set_b.description} ({n_b} images)'
+  if source.name == 'folder':
+    desc = f'folders {desc}'
+  names = [{p: n for p, n in zip(s.paths, s.names)} for s in (set_a, set_b)]
   identity = {'n_a': n_a, 'n_b': n_b,
-              'files': files_identity([os.path.relpath(r.path, folder_a) for r in rec_a],
-                                      [os.path.relpath(r.path, folder_b) for r in rec_b])}
+              'files': files_identity([names[0][r.path] for r in rec_a],
+                                      [names[1][r.path] for r in rec_b])}
   files = sample_files_fn(per_epoch, lambda pa, ca, pb, cb, i: tf.stack([pa, pb]), epoch_size)
-  return ds, n_a, n_b, source, identity, files
+  return ds, n_a, n_b, desc, identity, files
+
+
+def joined_identity(a: str, b: str) -> str:
+  """One text for two record sets' identities: 'name trainA' and 'name trainB' give
+  'name trainA trainB' (what runs recorded before sources were pluggable)."""
+  head_a, _, tail_a = a.rpartition(' ')
+  head_b, _, tail_b = b.rpartition(' ')
+  return f'{head_a} {tail_a} {tail_b}' if head_a and head_a == head_b else f'{a} | {b}'
 
 
 def _tfds_seed(seed: int, domain: int) -> int:
   return (int(seed) * 2_654_435_761 + domain * 40_503 + 1) % (2**31 - 1)
 
 
-def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
-  ds_a, ds_b, n_a, n_b = sources.load_tfds(data_cfg, split)
+def _record_dataset(data_cfg, batch_size, seed, start_step, split):
+  source = sources.get(data_cfg)
+  set_a = source.records(data_cfg, split, 'A')
+  set_b = source.records(data_cfg, split, 'B')
+  n_a, n_b = set_a.count, set_b.count
   tf_a = transforms.get_transform(data_cfg, batch_size, None, name='domain A')
   tf_b = transforms.get_transform(data_cfg, batch_size, None, name='domain B')
+  ds_a = set_a.dataset.map(lambda ex: ex['image'])
+  ds_b = set_b.dataset.map(lambda ex: ex['image'])
   ds_a = ds_a.shuffle(min(n_a, _MAX_TFDS_SHUFFLE), seed=_tfds_seed(seed, 0),
                       reshuffle_each_iteration=True).repeat()
   ds_b = ds_b.shuffle(min(n_b, _MAX_TFDS_SHUFFLE), seed=_tfds_seed(seed, 1),
@@ -166,10 +183,10 @@ def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
 
   ds = tf.data.Dataset.zip((ds_a, ds_b)).enumerate().skip(int(start_step) * int(batch_size))
   ds = ds.map(load, num_parallel_calls=parallel_calls(data_cfg), deterministic=True)
-  a_split, b_split = sources.tfds_splits(data_cfg, split)
-  source = f'tfds {data_cfg.tfds_name} {a_split} ({n_a}) / {b_split} ({n_b})'
-  identity = {'n_a': n_a, 'n_b': n_b, 'tfds': f'{data_cfg.tfds_name} {a_split} {b_split}'}
-  return ds, n_a, n_b, source, identity, None
+  desc = f'{set_a.description} / {set_b.description}'
+  identity = {'n_a': n_a, 'n_b': n_b,
+              source.name: joined_identity(set_a.identity, set_b.identity)}
+  return ds, n_a, n_b, desc, identity, None
 
 
 def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 0,
@@ -177,7 +194,7 @@ def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 
   """Infinite stream of {'a', 'b'}: float32 [batch, H, W, 3] in [-1, 1].
 
   Args:
-    data_cfg: the recipe's data section (recipes/common.py data_config()).
+    data_cfg: the recipe's data section (tfi2i/schema/data.py).
     batch_size: images per domain per batch (drop_remainder=True).
     seed: the stream (order and augmentation) is a function of it.
     start_step: first batch to yield; batch k here is batch start_step + k of
@@ -185,9 +202,9 @@ def unpaired_dataset(data_cfg, *, batch_size: int, seed: int, start_step: int = 
     split: 'train' / 'test' (default data_cfg.split).
   """
   check_args(batch_size, start_step)
-  build = sources.pick(data_cfg, _folder_dataset, _tfds_dataset)
+  build = _file_dataset if sources.get(data_cfg).gives_files else _record_dataset
   ds, n_a, n_b, desc, identity, files = build(data_cfg, int(batch_size), int(seed),
-                                              int(start_step), split)
+                                              int(start_step), split or data_cfg.split)
   epoch_size = max(n_a, n_b)
   info = DatasetInfo(n_a=n_a, n_b=n_b, epoch_size=epoch_size,
                      steps_per_epoch=math.ceil(epoch_size / int(batch_size)), source=desc,

@@ -12,6 +12,8 @@ import dataclasses
 import os
 from typing import Callable, Optional
 
+import numpy as np
+
 from tfi2i.data import attributes
 from tfi2i.data import images
 from tfi2i.data import paired
@@ -20,22 +22,8 @@ from tfi2i.data import sources
 from tfi2i.data import transforms
 from tfi2i.data.images import DataError
 
-# Values with fixed choices of the recipe's data section, checked before anything is read.
-CHOICES = {
-    'source': sources.SOURCES,
-    'preprocess': transforms.PREPROCESS_MODES,
-    'on_bad_image': images.ON_BAD_IMAGE,
-    'layout': paired.LAYOUTS,
-    'direction': paired.DIRECTIONS,
-}
-
-
-def check_config(data_cfg):
-  """DataError naming the key for a value of the data section that is not a choice."""
-  for key, choices in CHOICES.items():
-    value = getattr(data_cfg, key, None)
-    if value is not None and value not in choices:
-      raise DataError(f'recipe key data.{key} is {value!r}; expected one of {choices}')
+# Records of a source of records (TFDS) read into memory for an evaluation, at most.
+MAX_EVAL_RECORDS = 20_000
 
 
 @dataclasses.dataclass
@@ -45,8 +33,9 @@ class EvalData:
   Attributes:
     names: one name per input (file path below its folder).
     load: i -> (A uint8 HxWx3, ground truth B uint8 or None).
-    real_b: paths of the real B images for realism when they are not the inputs' B
-      (unpaired data); None when the ground truth B's are the real set.
+    real_b: the real B images for realism when they are not the inputs' B (unpaired
+      data), each read by `load_real` (paths; encoded bytes from a source of records);
+      None when the ground truth B's are the real set.
     description: where the data comes from.
     attributes: attribute data only: float32 [n, k] in {0, 1}, the inputs' attributes.
     attribute_names: their names (k).
@@ -60,6 +49,7 @@ class EvalData:
   attributes: Optional[object] = None
   attribute_names: tuple = ()
   masks: dict = dataclasses.field(default_factory=dict)
+  load_real: Callable = images.load_image
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,20 +63,27 @@ class Stream:
 
 
 def _swap_order(data_cfg):
-  swap = paired.direction(data_cfg) == 'BtoA'
+  swap = data_cfg.direction == 'BtoA'
   order = (lambda a, b: (b, a)) if swap else (lambda a, b: (a, b))
   return order, ' (BtoA: A and B swapped)' if swap else ''
 
 
-def _folder_source(data_cfg):
-  source = getattr(data_cfg, 'source', 'folder') or 'folder'
-  if source != 'folder':
-    raise DataError(f"evaluation reads image folders (data.source='folder'), got {source!r}")
+def _record_images(records, what: str) -> list:
+  """The encoded images of a RecordSet, in order (for evaluation: random access)."""
+  if records.count > MAX_EVAL_RECORDS:
+    raise DataError(f'{records.description}: {records.count} records is more than the '
+                    f'{MAX_EVAL_RECORDS} an evaluation reads into memory ({what}); use '
+                    '--max_inputs or a source of files')
+  return [ex['image'] for ex in records.dataset.as_numpy_iterator()]
+
+
+def _decode(raw: bytes):
+  return np.asarray(transforms.decode_bytes(raw), np.uint8)
 
 
 def _unpaired_train(data_cfg, **kwargs):
   ds, info = pipelines.unpaired_dataset(data_cfg, **kwargs)
-  if paired.direction(data_cfg) == 'BtoA':
+  if data_cfg.direction == 'BtoA':
     ds = ds.map(lambda x: {'a': x['b'], 'b': x['a']})
     # (the identity and the sample files are kept: a resume is checked as for AtoB)
     info = dataclasses.replace(info, n_a=info.n_b, n_b=info.n_a,
@@ -95,23 +92,38 @@ def _unpaired_train(data_cfg, **kwargs):
 
 
 def _unpaired_evaluation(data_cfg, split) -> EvalData:
-  """Inputs from {split}A, real images from {split}B; ground truth when every input has a
-  file of the same name in {split}B (as the demo tiles)."""
-  _folder_source(data_cfg)
+  """Inputs from part A, real images from part B; ground truth when every input has a
+  file of the same name in B (as the demo tiles)."""
   order, suffix = _swap_order(data_cfg)
-  folder_a, folder_b = order(*sources.domain_folders(data_cfg, split))
-  paths_a, paths_b = images.list_images(folder_a), images.list_images(folder_b)
-  stem = lambda p, folder: os.path.splitext(os.path.relpath(p, folder))[0]
-  by_stem = {stem(p, folder_b): p for p in paths_b}
-  partners = [by_stem.get(stem(p, folder_a)) for p in paths_a]
+  source = sources.get(data_cfg)
+  if not source.gives_files:
+    return _unpaired_record_evaluation(source, data_cfg, split, order, suffix)
+  set_a, set_b = order(source.files(data_cfg, split, 'A'), source.files(data_cfg, split, 'B'))
+  stem = lambda name: os.path.splitext(name)[0]
+  by_stem = {stem(n): p for n, p in zip(set_b.names, set_b.paths)}
+  partners = [by_stem.get(stem(n)) for n in set_a.names]
   if not all(partners):
-    partners = [None] * len(paths_a)
+    partners = [None] * len(set_a.paths)
+  paths_a = set_a.paths
   load = lambda i: (images.load_image(paths_a[i]),
                     None if partners[i] is None else images.load_image(partners[i]))
   kind = 'paired by name' if partners and partners[0] else 'unpaired'
-  return EvalData([os.path.relpath(p, folder_a) for p in paths_a], load, paths_b,
-                  f'inputs {folder_a} ({len(paths_a)}), real {folder_b} ({len(paths_b)}), '
-                  f'{kind}{suffix}')
+  return EvalData(list(set_a.names), load, list(set_b.paths),
+                  f'inputs {set_a.description} ({len(paths_a)}), real {set_b.description} '
+                  f'({len(set_b.paths)}), {kind}{suffix}')
+
+
+def _unpaired_record_evaluation(source, data_cfg, split, order, suffix) -> EvalData:
+  """The same from a source of records: inputs and real images decoded from memory (no
+  ground truth: records have no names to pair)."""
+  rec_a, rec_b = order(source.records(data_cfg, split, 'A'),
+                       source.records(data_cfg, split, 'B'))
+  raw_a = _record_images(rec_a, 'inputs')
+  names = [f'{i:06d}.png' for i in range(len(raw_a))]
+  return EvalData(names, lambda i: (_decode(raw_a[i]), None),
+                  _record_images(rec_b, 'real images'),
+                  f'inputs {rec_a.description}, real {rec_b.description}, unpaired{suffix}',
+                  load_real=_decode)
 
 
 def _halves(path):
@@ -124,33 +136,49 @@ def _halves(path):
 
 
 def _paired_evaluation(data_cfg, split) -> EvalData:
-  """The recipe's data.layout ('aligned': ROOT/{split}/ A|B images; 'folders'), ground
-  truth B for every input."""
-  _folder_source(data_cfg)
+  """The recipe's data.layout ('aligned': A|B images; 'folders'), ground truth B for every
+  input."""
   order, suffix = _swap_order(data_cfg)
-  if paired.layout(data_cfg) == 'aligned':
-    folder = paired.aligned_folder(data_cfg, split)
-    paths = images.list_images(folder)
-    return EvalData([os.path.relpath(p, folder) for p in paths],
-                    lambda i: order(*_halves(paths[i])), None,
-                    f'aligned A|B images in {folder}{suffix}')
+  if data_cfg.layout == 'aligned':
+    aligned = sources.get(data_cfg).files(data_cfg, split, 'AB')
+    paths = aligned.paths
+    return EvalData(list(aligned.names), lambda i: order(*_halves(paths[i])), None,
+                    f'aligned A|B images in {aligned.description}{suffix}')
   pairs = paired.pair_files(data_cfg, split)
-  folder_a, folder_b = paired.pair_folders(data_cfg, split)
-  return EvalData([os.path.relpath(a, folder_a) for a, _ in pairs],
+  set_a, set_b = paired.pair_sets(data_cfg, split)
+  return EvalData([os.path.relpath(a, set_a.base) for a, _ in pairs],
                   lambda i: order(*(images.load_image(p) for p in pairs[i])), None,
-                  f'pairs A={folder_a} / B={folder_b}{suffix}')
+                  f'pairs A={set_a.description} / B={set_b.description}{suffix}')
 
 
 def _attribute_evaluation(data_cfg, split) -> EvalData:
   """The split's images (StarGAN's held-out test images for 'test') with their attribute
   vectors; no ground truth (an edit has none)."""
-  _folder_source(data_cfg)
-  data = attributes.folder_split(data_cfg, split)
+  source = sources.get(data_cfg)
+  if not source.gives_files:
+    return _attribute_record_evaluation(source, data_cfg, split)
+  data = attributes.split_set(data_cfg, split)
   return EvalData([os.path.relpath(p, data.folder) for p in data.paths],
                   lambda i: (images.load_image(data.paths[i]), None), list(data.paths),
-                  f'{data.folder} with {os.path.basename(data.attr_file)} '
-                  f'({len(data.paths)} {split} images)', data.labels, data.names,
-                  attributes.mask_paths(data_cfg, data))
+                  f'{data.description} ({len(data.paths)} {split} images)', data.labels,
+                  data.names, attributes.mask_paths(data_cfg, data))
+
+
+def _attribute_record_evaluation(source, data_cfg, split) -> EvalData:
+  records = source.records(data_cfg, split, 'attributes')
+  wanted = tuple(str(w) for w in data_cfg.attributes)
+  attributes.select_attributes(records.attribute_names,
+                               np.zeros([0, len(records.attribute_names)]), wanted,
+                               records.description)
+  if records.count > MAX_EVAL_RECORDS:
+    _record_images(records, 'inputs')  # the error
+  raw, labels = [], []
+  for ex in records.dataset.as_numpy_iterator():
+    raw.append(ex['image'])
+    labels.append([float(bool(ex['attributes'][w])) for w in wanted])
+  labels = np.asarray(labels, np.float32).reshape(len(raw), len(wanted))
+  return EvalData([f'{i:06d}.png' for i in range(len(raw))], lambda i: (_decode(raw[i]), None),
+                  raw, records.description, labels, wanted, load_real=_decode)
 
 
 STREAMS = {

@@ -59,7 +59,7 @@ def _pil(path):
 
 
 def decode_file(path, codec):
-  """File -> uint8 HxWx3; `codec` from images.scan_image (PNG, JPEG or PIL)."""
+  """File -> uint8 HxWx3; `codec` from scan.scan_image (PNG, JPEG or PIL)."""
   img = tf.switch_case(
       tf.cast(codec, tf.int32),
       {images.CODEC_PIL: lambda: _pil(path),

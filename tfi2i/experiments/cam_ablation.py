@@ -70,10 +70,11 @@ def mask_overlap(workdir: str, batch_size: int = 16) -> dict:
   import numpy as np  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfi2i import evaluate  # pylint: disable=import-outside-toplevel
-  from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i import restore as restore_lib  # pylint: disable=import-outside-toplevel
+
   from tfi2i.data import attributes  # pylint: disable=import-outside-toplevel
   from tfi2i.data import streams  # pylint: disable=import-outside-toplevel
-  model, config, step, _ = workdir_lib.restore(workdir)
+  model, config, step, _ = restore_lib.restore_model(workdir)
   data = streams.stream('attributes').evaluation(config.data, 'test')
   if not data.masks:
     raise ValueError(f'the test data of {workdir} has no region masks')

@@ -6,7 +6,7 @@ test's).
 """
 import ml_collections
 
-from tfi2i.config import RecipeError
+from tfi2i.schema import RecipeError
 from tfi2i.models.attgan import AttGAN
 from tfi2i.models.attgan import STGAN
 from tfi2i.models.base import ImagePool

@@ -19,17 +19,16 @@ import tensorflow as tf
 
 from tfi2i import config as recipe_lib
 from tfi2i import data
+from tfi2i import export as export_lib
 from tfi2i import workdir as workdir_lib
+from tfi2i.data import scan
 from tfi2i.models import build_model
-from tfi2i.models import model_args
+from tfi2i.schema.train import profile_range
 from tfi2i.training import optimizers as optimizers_lib
 from tfi2i.training import resume
 from tfi2i.training import summaries
-from tfi2i.training.schedules import POLICIES
 from tfi2i.training.strategy import make_strategy
-from tfi2i.training.strategy import STRATEGIES
 
-PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
 LOSS_LOG = 'loss_log.txt'  # in the workdir: the losses every train.log_every steps
 
 
@@ -79,51 +78,6 @@ class TrainResult:
   stopped_by: str | None = None  # 'SIGINT' / 'SIGTERM' / 'a second SIGINT'
 
 
-def profile_range(t):
-  """(first, last) steps of train.profile_steps ('A,B': trace steps A..B, 1-based), or None."""
-  text = str(t.get('profile_steps', '') or '').strip()
-  if not text:
-    return None
-  try:
-    first, last = (int(v) for v in text.split(','))
-  except ValueError:
-    first = last = 0
-  if not 1 <= first <= last:
-    raise recipe_lib.RecipeError(f"recipe key train.profile_steps is {text!r}; expected 'A,B' "
-                                 'with 1 <= A <= B (the steps to trace), or empty')
-  return first, last
-
-
-def check_recipe(config):
-  """Asks each owner to check its part of the recipe before anything is read or written:
-  the model's constructor (model, loss: RecipeError), the data streams (data: DataError),
-  the schedule and the loop (train). The optimizer section is checked when the optimizers
-  are made (they depend on the built model: a BicycleGAN variant has fewer)."""
-  model_args(config)
-  data.check_config(config.data)
-  if config.schedule.policy not in POLICIES:
-    raise recipe_lib.RecipeError(f'recipe key schedule.policy is {config.schedule.policy!r}; '
-                                 f'expected one of {POLICIES}')
-  if config.schedule.policy == 'linear_steps' and not config.train.steps:
-    raise recipe_lib.RecipeError("schedule.policy='linear_steps' decays over train.steps: "
-                                 'set train.steps')
-  t = config.train
-  for key, choices in (('strategy', STRATEGIES), ('precision', PRECISIONS)):
-    if t[key] not in choices:
-      raise recipe_lib.RecipeError(f'recipe key train.{key} is {t[key]!r}; expected one of '
-                                   f'{choices}')
-  for key in ('batch_size', 'log_every', 'image_every', 'checkpoint_every', 'keep_checkpoints'):
-    if t[key] < 1:
-      raise recipe_lib.RecipeError(f'recipe key train.{key} must be >= 1, got {t[key]}')
-  profile_range(t)  # a bad train.profile_steps fails here
-  if t.get('checkpoint_minutes', 0) < 0:
-    raise recipe_lib.RecipeError(f'recipe key train.checkpoint_minutes must be >= 0 (0 = off), '
-                                 f'got {t.checkpoint_minutes}')
-  resume.check_mode(t)
-  if t.steps < 0:
-    raise recipe_lib.RecipeError(f'recipe key train.steps must be >= 0 (0 = from the schedule), got {t.steps}')
-
-
 def is_chief(strategy) -> bool:
   """True unless this process is a non-chief worker of a multi-worker strategy."""
   resolver = getattr(strategy, 'cluster_resolver', None)
@@ -152,7 +106,7 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
   """Trains (or resumes) the recipe in `workdir`; returns where it stopped. stop_at: stop
   (with a checkpoint) after that step, as a preempted run would, without changing the
   run's length (the schedule still spans all of it)."""
-  check_recipe(config)
+  recipe_lib.check_recipe(config)
   t = config.train
   strategy = strategy or make_strategy(t.strategy)
   chief = is_chief(strategy)
@@ -168,7 +122,7 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     raise recipe_lib.RecipeError(
         f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
   checkpoint_dir = workdir_lib.checkpoint_dir(workdir)
-  if t.get('resume_from', ''):  # a chosen checkpoint; the newer ones are moved aside below
+  if t.resume_from:  # a chosen checkpoint; the newer ones are moved aside below
     try:
       resume_from = workdir_lib.find_checkpoint(workdir, t.resume_from)
     except ValueError as e:
@@ -188,11 +142,12 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     dataset, info = data.stream(model.data_stream).train(
         config.data, batch_size=t.batch_size, seed=t.seed, start_step=start_step * per_step)
     steps_per_epoch = max(1, -(-info.steps_per_epoch // per_step))
-    total_steps = t.steps or (config.schedule.n_epochs + config.schedule.n_epochs_decay) * steps_per_epoch
+    epochs = config.schedule.n_epochs + config.schedule.n_epochs_decay
+    total_steps = t.steps or epochs * steps_per_epoch
     logging.info('data: %s', info)
     # a resume must continue the run it finds: checked before anything is written
     resume.check(workdir, config, info.identity, start_step)
-    if resume_from and t.get('resume_from', ''):
+    if resume_from and t.resume_from:
       workdir_lib.supersede_newer(workdir, resume_from)
     resume.save(workdir, config, info.identity)
     with strategy.scope():
@@ -225,12 +180,12 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
 
     result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at,
                   info=info, rebuild=rebuild,
-                  on_bad_image=getattr(config.data, 'on_bad_image', 'fail'))
+                  on_bad_image=config.data.on_bad_image)
 
-  do_export = (t.export_at_end if export is None else export) and chief
+  do_export = (config.export.at_end if export is None else export) and chief
   if do_export and not result.interrupted and result.step >= total_steps:
-    from tfi2i import export as export_lib  # the exported graph is rebuilt in float32
-    result.export_dir = export_lib.export_workdir(workdir)
+    result.export_dir = export_lib.export_workdir(
+        workdir, mode=config.export.mode or None, precision=config.export.precision)
     print(f'Exported to {result.export_dir}')
   return result
 
@@ -379,7 +334,7 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
   logs, saved_path = {}, manager.latest_checkpoint
   current = start
   started = last_save = time.monotonic()
-  save_seconds = 60.0 * float(t.get('checkpoint_minutes', 0) or 0)
+  save_seconds = 60.0 * float(t.checkpoint_minutes)
 
   def save(at):
     """A checkpoint of step `at`, once its weights are checked finite."""
@@ -410,7 +365,7 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
     return _SAVE if save_seconds and time.monotonic() - last_save >= save_seconds else 0
 
   stop_reason, skipped = None, []
-  profile, profiling = profile_range(t), False
+  profile, profiling = profile_range(t.profile_steps), False
   with _StopSignals() as signals:
     try:
       last = total_steps if stop_at is None else min(total_steps, int(stop_at))
@@ -507,10 +462,9 @@ def _has_seeds(path) -> bool:
 
 def _failing_files(info, step, per_step, batch_size) -> list:
   """[(path, error)] of the files of `step` that fail the start-up check's decode now."""
-  from tfi2i.data import images  # pylint: disable=import-outside-toplevel
   bad = []
   for path in dict.fromkeys(step_files(info, step, per_step, batch_size)):
-    record = images.scan_image(path)
+    record = scan.scan_image(path)
     if record.error:
       bad.append((path, record.error))
   return bad

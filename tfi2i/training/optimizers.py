@@ -7,15 +7,10 @@ step (not the optimizer's own update count), so a critic updated k times per ste
 on the same clock as its generator.
 """
 import keras
-import ml_collections
 import tensorflow as tf
 
-from tfi2i.config import RecipeError
+from tfi2i.schema import optimizer as optimizer_schema
 from tfi2i.training.schedules import make_schedule
-
-SETTINGS = ('lr', 'beta1', 'beta2', 'epsilon', 'weight_decay', 'weight_decay_mode')
-WEIGHT_DECAY_MODES = ('coupled', 'decoupled')
-DEFAULTS = {'epsilon': 1e-8, 'weight_decay': 0.0, 'weight_decay_mode': 'coupled'}
 
 
 @keras.saving.register_keras_serializable('tfi2i')
@@ -62,44 +57,6 @@ def _handle(variable):
   return (variable.value if isinstance(variable, keras.Variable) else variable).handle
 
 
-def settings(optimizer_cfg, name) -> dict:
-  """The resolved settings of optimizer `name`: its own keys, else the shared ones."""
-  own = optimizer_cfg.get(name) or {}
-  out = {}
-  for key in SETTINGS:
-    value = own.get(key) if hasattr(own, 'get') else None
-    if value is None:
-      value = optimizer_cfg.get(key, DEFAULTS.get(key))
-    out[key] = value
-  return out
-
-
-def check_config(optimizer_cfg, optimizer_names):
-  """RecipeError for keys of the optimizer section that no optimizer takes, a section
-  that sets values for an optimizer the model does not have, or a bad weight_decay_mode."""
-  for key, value in optimizer_cfg.items():
-    if key in SETTINGS:
-      continue
-    if not isinstance(value, (ml_collections.ConfigDict, dict)):
-      raise RecipeError(f'unknown recipe key optimizer.{key}: the optimizer section takes '
-                        f'{", ".join(SETTINGS)} and a section per optimizer '
-                        f'({", ".join(optimizer_names)})')
-    for sub, v in value.items():
-      if sub not in SETTINGS:
-        raise RecipeError(f'unknown recipe key optimizer.{key}.{sub}; an optimizer takes '
-                          f'{", ".join(SETTINGS)}')
-      if v is not None and key not in optimizer_names:
-        raise RecipeError(f'recipe key optimizer.{key}.{sub} is set, but this model has no '
-                          f'{key} (its optimizers: {", ".join(optimizer_names)})')
-  for name in optimizer_names:
-    s = settings(optimizer_cfg, name)
-    if s['weight_decay_mode'] not in WEIGHT_DECAY_MODES:
-      raise RecipeError(f'optimizer {name}: weight_decay_mode is {s["weight_decay_mode"]!r}; '
-                        f'expected one of {WEIGHT_DECAY_MODES}')
-    if s['lr'] is None or s['lr'] < 0:
-      raise RecipeError(f'optimizer {name}: lr must be >= 0, got {s["lr"]}')
-
-
 class _StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
   """A schedule of the run's training step (a tf.Variable) instead of the optimizer's
   iteration count."""
@@ -124,10 +81,10 @@ def make_optimizers(model, config, steps_per_epoch, total_steps=None, step=None,
   'mixed_float16' wraps each optimizer in a LossScaleOptimizer (dynamic loss scaling;
   models apply gradients with TranslationModel.apply_gradients, which scales the loss).
   """
-  check_config(config.optimizer, model.optimizer_names)
+  optimizer_schema.check(config.optimizer, model.optimizer_names)
   optimizers = {}
   for name in model.optimizer_names:
-    s = settings(config.optimizer, name)
+    s = optimizer_schema.settings(config.optimizer, name)
     schedule = make_schedule(s['lr'], config.schedule, steps_per_epoch, total_steps)
     if step is not None and not isinstance(schedule, float):
       schedule = _StepSchedule(schedule, step)

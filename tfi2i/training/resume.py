@@ -16,16 +16,16 @@ from tfi2i import config as recipe_lib
 from tfi2i import workdir as workdir_lib
 
 RUN_FILE = 'run.json'  # what the run was started with beyond its recipe: the data's identity
-RESUME_MODES = ('check', 'ignore_changes')
 # keys that change how the run is watched, saved or spread over devices, not what it computes
 ALLOWED = frozenset({
     'train.steps', 'train.log_every', 'train.image_every', 'train.checkpoint_every',
-    'train.checkpoint_minutes', 'train.keep_checkpoints', 'train.export_at_end',
-    'train.resume', 'train.resume_from', 'train.profile_steps', 'train.strategy',
-    'train.jit_compile', 'data.num_parallel_calls',
+    'train.checkpoint_minutes', 'train.keep_checkpoints', 'train.resume',
+    'train.resume_from', 'train.profile_steps', 'train.strategy', 'train.jit_compile',
+    'data.num_parallel_calls', 'export.at_end', 'export.mode', 'export.precision',
 })
 # where the data is: may change when the same images are found there (DatasetInfo.identity)
-LOCATION = frozenset({'data.root', 'data.dir_a', 'data.dir_b', 'data.tfds_data_dir'})
+LOCATION = frozenset({'data.root', 'data.dir_a', 'data.dir_b', 'data.tfds_data_dir',
+                      'data.list_a', 'data.list_b'})
 
 
 def _flat(d, prefix=''):
@@ -47,15 +47,6 @@ def recipe_changes(saved: dict, new: dict) -> list[tuple[str, object, object]]:
           if old[k] != now[k] and k not in ALLOWED]
 
 
-def check_mode(train_cfg) -> str:
-  """train.resume, or a RecipeError naming the choices."""
-  mode = train_cfg.get('resume', 'check')
-  if mode not in RESUME_MODES:
-    raise recipe_lib.RecipeError(f'recipe key train.resume is {mode!r}; expected one of '
-                                 f'{RESUME_MODES}')
-  return mode
-
-
 def _load(path):
   with open(path, encoding='utf-8') as f:
     return json.load(f)
@@ -65,13 +56,14 @@ def check(workdir: str, config, data_identity: dict, step: int):
   """Before a run at `step` (> 0: a resume) writes anything: raises RecipeError listing what
   the new recipe or data changes, unless train.resume is 'ignore_changes'. Returns the
   list of accepted changes (for the log)."""
-  mode = check_mode(config.train)
+  mode = config.train.resume
   recipe_path = os.path.join(workdir, workdir_lib.RECIPE)
   if step <= 0 or not os.path.isfile(recipe_path):
     return []
   # compared as recipe.json holds them (tuples come back as lists, ints stay ints)
   new = json.loads(json.dumps(config.to_dict(), sort_keys=True))
-  changes = recipe_changes(_load(recipe_path), new)
+  saved, _ = recipe_lib.upgrade(_load(recipe_path))  # an older tfi2i's keys in today's places
+  changes = recipe_changes(saved, new)
   run_path = os.path.join(workdir, RUN_FILE)
   saved_data = _load(run_path).get('data') if os.path.isfile(run_path) else None
   same_data = saved_data is None or saved_data == data_identity

@@ -95,7 +95,7 @@ def make_schedule(base_lr, schedule_cfg, steps_per_epoch, total_steps=None):
   if policy == 'linear_steps':
     if not total_steps:
       raise ValueError("schedule.policy 'linear_steps' needs train.steps")
-    start = int(schedule_cfg.get('decay_start_step', 0) or 0) or int(total_steps) // 2
+    start = int(schedule_cfg.decay_start_step) or int(total_steps) // 2
     return LinearDecaySteps(base_lr, total_steps, start)
   if policy == 'constant':
     return float(base_lr)
