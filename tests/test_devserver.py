@@ -26,6 +26,7 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from tfi2i import export
 from tfi2i.serving import devserver
+from tfi2i.serving.errors import StartupError
 
 MODEL = 'tiny'
 SIGNATURES = {'a_to_b', 'a_to_b_bytes', 'b_to_a', 'b_to_a_bytes', 'serving_default'}
@@ -278,7 +279,7 @@ def test_warmup_requests_are_replayed_at_load(server, exported, tmp_path):
     request.inputs['images'].CopyFrom(tf.make_tensor_proto([b'not an image']))
     writer.write(prediction_log_pb2.PredictionLog(
         predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
-  with pytest.raises(devserver.StartupError, match='Failed to warm up model m version 1'):
+  with pytest.raises(StartupError, match='Failed to warm up model m version 1'):
     devserver.start(model_name='m', model_base_path=str(broken))
   skipped = devserver.start(model_name='m', model_base_path=str(broken),
                             enable_model_warmup=False)
@@ -288,8 +289,7 @@ def test_warmup_requests_are_replayed_at_load(server, exported, tmp_path):
 
 def test_start_fails_naming_the_model_and_path(tmp_path, capsys):
   missing = str(tmp_path / 'missing')
-  with pytest.raises(devserver.StartupError, match=f'base path {re.escape(missing)} for '
-                                                        'servable m'):
+  with pytest.raises(StartupError, match=f'base path {re.escape(missing)} for servable m'):
     devserver.start(model_name='m', model_base_path=missing)
   empty = tmp_path / 'empty'
   (empty / '.tmp-1-99').mkdir(parents=True)
