@@ -25,6 +25,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from tfi2i import export
+from tfi2i import request_limits
 from tfi2i.serving import devserver
 from tfi2i.serving.errors import StartupError
 
@@ -235,14 +236,14 @@ def test_non_json_body(server):
 def test_graph_errors_are_surfaced(server, stub):
   r = _predict(server, {'signature_name': 'a_to_b_bytes', 'inputs': []})
   assert r.status_code == 400
-  assert export.ERR_EMPTY_BATCH in r.json()['error']
+  assert request_limits.ERR_EMPTY_BATCH in r.json()['error']
   r = _predict(server, {'signature_name': 'a_to_b_bytes', 'inputs': [_b64(b'not an image')]})
   assert r.status_code == 400
-  assert export.ERR_NOT_IMAGE in r.json()['error']
+  assert request_limits.ERR_NOT_IMAGE in r.json()['error']
   with pytest.raises(grpc.RpcError) as e:
     stub.Predict(_request('a_to_b', images=np.zeros([0, 8, 8, 3], np.float32)), timeout=30)
   assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-  assert export.ERR_EMPTY_BATCH in e.value.details()
+  assert request_limits.ERR_EMPTY_BATCH in e.value.details()
   with pytest.raises(grpc.RpcError) as e:
     stub.Predict(_request('a_to_b', images=[b'x']), timeout=30)
   assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
