@@ -25,7 +25,9 @@ from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from tfi2i import export
+from tfi2i import request_limits
 from tfi2i.serving import devserver
+from tfi2i.serving.errors import StartupError
 
 MODEL = 'tiny'
 SIGNATURES = {'a_to_b', 'a_to_b_bytes', 'b_to_a', 'b_to_a_bytes', 'serving_default'}
@@ -234,14 +236,14 @@ def test_non_json_body(server):
 def test_graph_errors_are_surfaced(server, stub):
   r = _predict(server, {'signature_name': 'a_to_b_bytes', 'inputs': []})
   assert r.status_code == 400
-  assert export.ERR_EMPTY_BATCH in r.json()['error']
+  assert request_limits.ERR_EMPTY_BATCH in r.json()['error']
   r = _predict(server, {'signature_name': 'a_to_b_bytes', 'inputs': [_b64(b'not an image')]})
   assert r.status_code == 400
-  assert export.ERR_NOT_IMAGE in r.json()['error']
+  assert request_limits.ERR_NOT_IMAGE in r.json()['error']
   with pytest.raises(grpc.RpcError) as e:
     stub.Predict(_request('a_to_b', images=np.zeros([0, 8, 8, 3], np.float32)), timeout=30)
   assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-  assert export.ERR_EMPTY_BATCH in e.value.details()
+  assert request_limits.ERR_EMPTY_BATCH in e.value.details()
   with pytest.raises(grpc.RpcError) as e:
     stub.Predict(_request('a_to_b', images=[b'x']), timeout=30)
   assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -278,7 +280,7 @@ def test_warmup_requests_are_replayed_at_load(server, exported, tmp_path):
     request.inputs['images'].CopyFrom(tf.make_tensor_proto([b'not an image']))
     writer.write(prediction_log_pb2.PredictionLog(
         predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
-  with pytest.raises(devserver.StartupError, match='Failed to warm up model m version 1'):
+  with pytest.raises(StartupError, match='Failed to warm up model m version 1'):
     devserver.start(model_name='m', model_base_path=str(broken))
   skipped = devserver.start(model_name='m', model_base_path=str(broken),
                             enable_model_warmup=False)
@@ -288,8 +290,7 @@ def test_warmup_requests_are_replayed_at_load(server, exported, tmp_path):
 
 def test_start_fails_naming_the_model_and_path(tmp_path, capsys):
   missing = str(tmp_path / 'missing')
-  with pytest.raises(devserver.StartupError, match=f'base path {re.escape(missing)} for '
-                                                        'servable m'):
+  with pytest.raises(StartupError, match=f'base path {re.escape(missing)} for servable m'):
     devserver.start(model_name='m', model_base_path=missing)
   empty = tmp_path / 'empty'
   (empty / '.tmp-1-99').mkdir(parents=True)

@@ -1,4 +1,5 @@
-"""tfi2i.export: SavedModel signatures, padding, bytes I/O, versioning, workdir restore."""
+"""tfi2i.export: SavedModel signatures, padding, bytes I/O, versioning, workdir restore; the
+checks of the signatures (tfi2i.request_limits, tfi2i.image_headers)."""
 import hashlib
 import io
 import json
@@ -24,6 +25,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from tfi2i import config as config_lib
 from tfi2i import export
+from tfi2i import request_limits
 from tfi2i import workdir as workdir_lib
 from tfi2i.models import build_model
 from tfi2i.models import CycleGAN
@@ -172,12 +174,12 @@ def test_bytes_mixed_batch_with_jpeg(exported):
 
 
 @pytest.mark.parametrize('images, message', [
-    (np.zeros([1, 8, 8, 4], np.float32), export.ERR_CHANNELS),
-    (np.zeros([1, 8, 8, 1], np.float32), export.ERR_CHANNELS),
-    (np.zeros([8, 8, 3], np.float32), export.ERR_RANK),
-    (np.zeros([0, 8, 8, 3], np.float32), export.ERR_EMPTY_BATCH),
-    (np.zeros([1, 0, 8, 3], np.float32), export.ERR_EMPTY_IMAGE),
-    (np.zeros([1, export.MAX_SIDE + 1, 1, 3], np.float32), export.ERR_TOO_LARGE),
+    (np.zeros([1, 8, 8, 4], np.float32), request_limits.ERR_CHANNELS),
+    (np.zeros([1, 8, 8, 1], np.float32), request_limits.ERR_CHANNELS),
+    (np.zeros([8, 8, 3], np.float32), request_limits.ERR_RANK),
+    (np.zeros([0, 8, 8, 3], np.float32), request_limits.ERR_EMPTY_BATCH),
+    (np.zeros([1, 0, 8, 3], np.float32), request_limits.ERR_EMPTY_IMAGE),
+    (np.zeros([1, request_limits.MAX_SIDE + 1, 1, 3], np.float32), request_limits.ERR_TOO_LARGE),
 ])
 def test_float_signature_rejects_bad_input(exported, images, message):
   _, _, _, loaded = exported
@@ -187,9 +189,9 @@ def test_float_signature_rejects_bad_input(exported, images, message):
 
 
 @pytest.mark.parametrize('data, message', [
-    ([b'this is not an image'], export.ERR_NOT_IMAGE),
-    ([b''], export.ERR_NOT_IMAGE),
-    ([], export.ERR_EMPTY_BATCH),
+    ([b'this is not an image'], request_limits.ERR_NOT_IMAGE),
+    ([b''], request_limits.ERR_NOT_IMAGE),
+    ([], request_limits.ERR_EMPTY_BATCH),
 ])
 def test_bytes_signature_rejects_bad_input(exported, data, message):
   _, _, _, loaded = exported
@@ -224,14 +226,16 @@ def test_bytes_signature_refuses_large_headers_before_decoding(exported, data, s
   message shows that the header alone refused them."""
   good = _png(np.zeros([8, 8, 3], np.uint8))
   message = _refusal(exported[3].signatures['a_to_b_bytes'], [good, data])
-  assert export.ERR_HEADER_TOO_LARGE in message and export.ERR_TOO_LARGE in message
+  assert request_limits.ERR_HEADER_TOO_LARGE in message and request_limits.ERR_TOO_LARGE in message
   fmt = {b'\x89P': 'PNG', b'\xff\xd8': 'JPEG', b'GI': 'GIF', b'BM': 'BMP'}[data[:2]]
   assert f'element 1 is a {fmt} whose header says {size} (width x height)' in message
 
 
 @pytest.mark.parametrize('data, message', [
-    (bmp_declaring(0, 8), f'{export.ERR_HEADER_EMPTY}: element 0 is a BMP whose header says 0x8'),
-    (png_declaring(1, 0), f'{export.ERR_HEADER_EMPTY}: element 0 is a PNG whose header says 1x0'),
+    (bmp_declaring(0, 8),
+     f'{request_limits.ERR_HEADER_EMPTY}: element 0 is a BMP whose header says 0x8'),
+    (png_declaring(1, 0),
+     f'{request_limits.ERR_HEADER_EMPTY}: element 0 is a PNG whose header says 1x0'),
     (png_declaring(8, 8)[:20], 'element 0 (PNG): the file ends inside its header'),
     (b'\x89PNG\r\n\x1a\n' + png_chunk(b'tEXt', b'a\x00b') + png_declaring(8, 8)[8:],
      'element 0 (PNG): its first chunk is not IHDR'),
@@ -247,7 +251,7 @@ def test_bytes_signature_refuses_unreadable_headers(exported, data, message):
   text = _refusal(exported[3].signatures['a_to_b_bytes'], [data])
   assert message in text
   if 'header says' not in message:
-    assert export.ERR_BAD_HEADER in text
+    assert request_limits.ERR_BAD_HEADER in text
 
 
 def test_bytes_signature_reads_headers_as_the_decoders_do(exported, odd_image_files):
@@ -294,24 +298,26 @@ def test_bytes_signature_reads_headers_as_the_decoders_do(exported, odd_image_fi
 @pytest.fixture(scope='module')
 def limited(tmp_path_factory):
   """A tiny CycleGAN exported with small limits (the loaded SavedModel and its folder)."""
-  limits = export.Limits(max_encoded_bytes=2000, max_batch_pixels=3 * 24 * 24, max_samples=2)
+  limits = request_limits.Limits(max_encoded_bytes=2000, max_batch_pixels=3 * 24 * 24,
+                                 max_samples=2)
   model = _build(CycleGAN(**TINY))
   path = export.export_model(model, str(tmp_path_factory.mktemp('limited')), limits=limits)
   return tf.saved_model.load(path), path
 
 
 def test_limits_are_recorded(exported, limited):
-  for path, limits in ((exported[2], export.Limits()), (limited[1], export.Limits(2000, 1728, 2))):
+  for path, limits in ((exported[2], request_limits.Limits()),
+                       (limited[1], request_limits.Limits(2000, 1728, 2))):
     with open(os.path.join(path, export.METADATA_PATH)) as f:
       meta = json.load(f)
-    assert meta['max_side'] == export.MAX_SIDE
+    assert meta['max_side'] == request_limits.MAX_SIDE
     assert (meta['max_encoded_bytes'], meta['max_batch_pixels'], meta['max_samples']) == (
         limits.max_encoded_bytes, limits.max_batch_pixels, limits.max_samples)
-  assert (export.MAX_ENCODED_BYTES, export.MAX_BATCH_PIXELS, export.MAX_SAMPLES) == (
-      64 << 20, 4096 * 4096, 64)
+  assert (request_limits.MAX_ENCODED_BYTES, request_limits.MAX_BATCH_PIXELS,
+          request_limits.MAX_SAMPLES) == (64 << 20, 4096 * 4096, 64)
   for bad in (0, -1, 1.5, True, None):
     with pytest.raises(ValueError, match='Limits.max_samples must be a positive integer'):
-      export.Limits(max_samples=bad)
+      request_limits.Limits(max_samples=bad)
 
 
 def test_encoded_size_limit(limited):
@@ -320,7 +326,8 @@ def test_encoded_size_limit(limited):
   noise = _png(np.random.default_rng(3).integers(0, 256, (30, 30, 3), dtype=np.uint8))
   assert len(small) < 2000 < len(noise)
   message = _refusal(signature, [small, noise])
-  assert f'{export.ERR_TOO_MANY_BYTES} (2000 bytes): element 1 is {len(noise)} bytes' in message
+  assert (f'{request_limits.ERR_TOO_MANY_BYTES} (2000 bytes): element 1 is {len(noise)} bytes'
+          in message)
   assert signature(images=tf.constant([small]))['output_bytes'].shape == (1,)
   assert len(png_declaring(23000, 23000)) < 100  # what the header check is for
 
@@ -334,13 +341,13 @@ def test_pixel_limit(limited):
     with pytest.raises(tf.errors.InvalidArgumentError) as error:
       loaded.signatures['a_to_b'](images=images)
     message = error.value.message
-    assert f'{export.ERR_TOO_MANY_PIXELS} (1728)' in message
+    assert f'{request_limits.ERR_TOO_MANY_PIXELS} (1728)' in message
     assert f'[pixels:] [{pixels}] [images:] [{images.shape[0]}]' in message
   # The bytes form adds up the sizes its headers declare, before decoding any; a 24x1 image
   # counts as the 24x8 the model computes on (CycleGAN pads to at least 8 px).
   png = _png(np.zeros([24, 24, 3], np.uint8))
   message = _refusal(loaded.signatures['a_to_b_bytes'], [png, png, png, png_declaring(24, 1)])
-  assert f'{export.ERR_TOO_MANY_PIXELS} (1728)' in message and '[pixels:] [1920]' in message
+  assert f'{request_limits.ERR_TOO_MANY_PIXELS} (1728)' in message and '[pixels:] [1920]' in message
   out = loaded.signatures['a_to_b_bytes'](images=tf.constant([png] * 3))['output_bytes']
   assert out.shape == (3,)
 

@@ -28,6 +28,7 @@ from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from tfi2i import export
+from tfi2i import request_limits
 from tfi2i import translate as translate_lib
 from tfi2i.models import BicycleGAN
 from tfi2i.models import CycleGAN
@@ -74,7 +75,7 @@ def exports(tmp_path_factory):
     model.build_endpoints()
     perturb(model, seed)
     export.export_model(model, str(root / name))
-  export.export_model(cyclegan, str(root / 'limited'), limits=export.Limits(
+  export.export_model(cyclegan, str(root / 'limited'), limits=request_limits.Limits(
       max_encoded_bytes=4096, max_batch_pixels=64 * 64))
   return {name: str(root / name) for name in ('cyclegan', 'pix2pix', 'bicycle', 'limited')}
 
@@ -308,38 +309,38 @@ def test_bad_request_wrong_rank(server):
   image = np.zeros([8, 8, 3], np.float32)  # no batch dimension
   status, result = _rest(server, {'signature_name': 'a_to_b',
                                   'inputs': {'images': image.tolist()}})
-  assert status == 400 and export.ERR_RANK in result['error']
+  assert status == 400 and request_limits.ERR_RANK in result['error']
   code, details = _grpc(server, 'b_to_a', {'images': tf.make_tensor_proto(image)})
-  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_RANK in details
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and request_limits.ERR_RANK in details
   _assert_alive(server)
 
 
 def test_bad_request_bytes_not_an_image(server):
   status, result = _rest(server, {'signature_name': 'a_to_b_bytes',
                                   'inputs': {'images': [_b64(b'GIF? no, plain text')]}})
-  assert status == 400 and export.ERR_NOT_IMAGE in result['error']
+  assert status == 400 and request_limits.ERR_NOT_IMAGE in result['error']
   code, details = _grpc(server, 'b_to_a_bytes', {'images': tf.make_tensor_proto([b'%PDF-1.4'])})
-  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_NOT_IMAGE in details
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and request_limits.ERR_NOT_IMAGE in details
   _assert_alive(server)
 
 
 def test_bad_request_image_over_size_limit(server):
-  wide = _png(np.zeros([1, export.MAX_SIDE + 1, 3], np.uint8))  # small file, too wide
+  wide = _png(np.zeros([1, request_limits.MAX_SIDE + 1, 3], np.uint8))  # small file, too wide
   status, result = _rest(server, {'signature_name': 'a_to_b_bytes',
                                   'inputs': {'images': [_b64(wide)]}})
-  assert status == 400 and export.ERR_TOO_LARGE in result['error']
+  assert status == 400 and request_limits.ERR_TOO_LARGE in result['error']
   code, details = _grpc(server, 'a_to_b', {'images': tf.make_tensor_proto(
-      np.zeros([1, export.MAX_SIDE + 1, 1, 3], np.float32))})
-  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_TOO_LARGE in details
+      np.zeros([1, request_limits.MAX_SIDE + 1, 1, 3], np.float32))})
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and request_limits.ERR_TOO_LARGE in details
   _assert_alive(server)
 
 
 def test_bad_request_empty_batch(server):
   status, result = _rest(server, {'signature_name': 'a_to_b_bytes', 'inputs': {'images': []}})
-  assert status == 400 and export.ERR_EMPTY_BATCH in result['error']
+  assert status == 400 and request_limits.ERR_EMPTY_BATCH in result['error']
   code, details = _grpc(server, 'a_to_b', {'images': tf.make_tensor_proto(
       np.zeros([0, 8, 8, 3], np.float32))})
-  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_EMPTY_BATCH in details
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and request_limits.ERR_EMPTY_BATCH in details
   _assert_alive(server)
 
 
@@ -361,11 +362,11 @@ def test_mixed_requests_loop_keeps_serving_and_leaks_nothing(server):
   expected_png = rest.predict('a_to_b_bytes', {'images': [good_png]})['output_bytes'][0]
   expected_float = grpc_client.predict('a_to_b', {'images': good_float})['output']
   bad = [  # (protocol, signature, inputs, expected message)
-      ('rest', 'a_to_b_bytes', {'images': [b'not an image']}, export.ERR_NOT_IMAGE),
-      ('grpc', 'a_to_b_bytes', {'images': [b'not an image']}, export.ERR_NOT_IMAGE),
-      ('rest', 'a_to_b', {'images': np.zeros([2, 2, 3])}, export.ERR_RANK),
-      ('grpc', 'a_to_b', {'images': np.zeros([0, 4, 4, 3])}, export.ERR_EMPTY_BATCH),
-      ('grpc', 'a_to_b', {'images': np.zeros([1, 4, 4, 4])}, export.ERR_CHANNELS),
+      ('rest', 'a_to_b_bytes', {'images': [b'not an image']}, request_limits.ERR_NOT_IMAGE),
+      ('grpc', 'a_to_b_bytes', {'images': [b'not an image']}, request_limits.ERR_NOT_IMAGE),
+      ('rest', 'a_to_b', {'images': np.zeros([2, 2, 3])}, request_limits.ERR_RANK),
+      ('grpc', 'a_to_b', {'images': np.zeros([0, 4, 4, 3])}, request_limits.ERR_EMPTY_BATCH),
+      ('grpc', 'a_to_b', {'images': np.zeros([1, 4, 4, 4])}, request_limits.ERR_CHANNELS),
   ]
   for _ in range(5):  # warm up every path before measuring
     rest.predict('a_to_b_bytes', {'images': [good_png]})
@@ -451,10 +452,10 @@ def test_bad_request_header_declares_a_huge_image(server, good_outputs, fmt):
   said = f'element 0 is a {fmt} whose header says 23000x23000 (width x height)'
   status, result = _rest(server, {'signature_name': 'a_to_b_bytes',
                                   'inputs': {'images': [_b64(data)]}})
-  assert status == 400 and export.ERR_HEADER_TOO_LARGE in result['error'], result
+  assert status == 400 and request_limits.ERR_HEADER_TOO_LARGE in result['error'], result
   assert said in result['error']
   code, details = _grpc(server, 'b_to_a_bytes', {'images': tf.make_tensor_proto([data])})
-  assert code == grpc.StatusCode.INVALID_ARGUMENT and export.ERR_HEADER_TOO_LARGE in details
+  assert code == grpc.StatusCode.INVALID_ARGUMENT and request_limits.ERR_HEADER_TOO_LARGE in details
   assert said in details
   _assert_answers(server, good_outputs)
 
@@ -462,7 +463,7 @@ def test_bad_request_header_declares_a_huge_image(server, good_outputs, fmt):
 def test_bad_request_encoded_image_over_byte_limit(server, good_outputs):
   noise = _png(np.random.default_rng(5).integers(0, 256, (40, 40, 3), dtype=np.uint8))
   assert len(noise) > 4096
-  message = f'{export.ERR_TOO_MANY_BYTES} (4096 bytes): element 1 is {len(noise)} bytes'
+  message = f'{request_limits.ERR_TOO_MANY_BYTES} (4096 bytes): element 1 is {len(noise)} bytes'
   status, result = _rest(server, {'signature_name': 'a_to_b_bytes', 'inputs': {
       'images': [_b64(_png(_GOOD)), _b64(noise)]}}, model='limited')
   assert status == 400 and message in result['error'], result
@@ -476,16 +477,16 @@ def test_bad_request_over_pixel_limit(server, exports, good_outputs):
   # The limited model: a float batch of 2 x 64 x 64.
   status, result = _rest(server, {'signature_name': 'a_to_b', 'inputs': {
       'images': np.zeros([2, 64, 64, 3]).tolist()}}, model='limited')
-  assert status == 400 and f'{export.ERR_TOO_MANY_PIXELS} (4096)' in result['error'], result
+  assert status == 400 and f'{request_limits.ERR_TOO_MANY_PIXELS} (4096)' in result['error'], result
   assert '[pixels:] [8192] [images:] [2]' in result['error']
   # The default limit: 64 codes for one 520 px image, which BicycleGAN pads to 640 px, is
   # 26 M pixels; the request itself is one float broadcast to the image, and 64 codes.
   code, details = _grpc(server, 'a_to_b_sample', {
       'images': _broadcast([1, 520, 520, 3]),
-      'z': tf.make_tensor_proto(np.zeros([export.MAX_SAMPLES, _nz(exports)], np.float32))},
+      'z': tf.make_tensor_proto(np.zeros([request_limits.MAX_SAMPLES, _nz(exports)], np.float32))},
                         model='bicycle')
   assert code == grpc.StatusCode.INVALID_ARGUMENT, details
-  assert f'{export.ERR_TOO_MANY_PIXELS} ({export.MAX_BATCH_PIXELS})' in details
+  assert f'{request_limits.ERR_TOO_MANY_PIXELS} ({request_limits.MAX_BATCH_PIXELS})' in details
   assert f'[pixels:] [{64 * 640 * 640}] [images:] [1] [samples:] [64]' in details
   # The bytes form: a PNG header that says 4096 x 4096 (the largest side) and 2 samples,
   # refused before decoding (its data is 64 bytes).
@@ -499,9 +500,9 @@ def test_bad_request_over_pixel_limit(server, exports, good_outputs):
   _assert_answers(server, good_outputs, 'bicycle')
 
 
-@pytest.mark.parametrize('num_samples', [0, export.MAX_SAMPLES + 1, 2**31 - 1])
+@pytest.mark.parametrize('num_samples', [0, request_limits.MAX_SAMPLES + 1, 2**31 - 1])
 def test_bad_request_num_samples_out_of_range(server, good_outputs, num_samples):
-  message = f'{export.ERR_TOO_MANY_SAMPLES} ({export.MAX_SAMPLES})'
+  message = f'{request_limits.ERR_TOO_MANY_SAMPLES} ({request_limits.MAX_SAMPLES})'
   status, result = _rest(server, {'signature_name': 'a_to_b_random_bytes', 'inputs': {
       'images': [_b64(_png(_GOOD))], 'seed': 1, 'num_samples': num_samples}}, model='bicycle')
   assert status == 400 and message in result['error'], result
@@ -515,9 +516,9 @@ def test_bad_request_num_samples_out_of_range(server, good_outputs, num_samples)
 
 
 def test_bad_request_too_many_codes(server, exports, good_outputs):
-  z = np.zeros([export.MAX_SAMPLES + 1, _nz(exports)], np.float32)
-  message = f'{export.ERR_TOO_MANY_CODES} ({export.MAX_SAMPLES})'
-  shape = f'[shape:] [{export.MAX_SAMPLES + 1} {_nz(exports)}]'
+  z = np.zeros([request_limits.MAX_SAMPLES + 1, _nz(exports)], np.float32)
+  message = f'{request_limits.ERR_TOO_MANY_CODES} ({request_limits.MAX_SAMPLES})'
+  shape = f'[shape:] [{request_limits.MAX_SAMPLES + 1} {_nz(exports)}]'
   status, result = _rest(server, {'signature_name': 'a_to_b_sample_bytes', 'inputs': {
       'images': [_b64(_png(_GOOD))], 'z': z.tolist()}}, model='bicycle')
   assert status == 400 and message in result['error'] and shape in result['error'], result

@@ -106,7 +106,8 @@ and only the bytes up to the end of the first frame are decoded (giflib would re
 frame); BMP, the signed 32-bit width and height at offsets 18 and 22 (a negative height is
 a top-down image). JPEG and GIF walks look at 4096 bytes per step whatever the file holds,
 so the check costs about as much as reading the file. A header that cannot be read is
-refused (ERR_BAD_HEADER, with the reason).
+refused (ERR_BAD_HEADER, with the reason). The messages (ERR_*), the limits (MAX_*, Limits)
+and their checks are in tfi2i.request_limits, the header reading in tfi2i.image_headers.
 
 Metadata: `<version>/assets.extra/tfi2i.json` (model class, recipe, checkpoint step, size
 multiple, signatures, the endpoint declarations, inference mode, versions). Warm-up: `<version>/assets.extra/tf_serving_warmup_requests`
@@ -119,7 +120,6 @@ graph computes in float32; `--precision=mixed_bfloat16` builds it under that Ker
 instead (bfloat16 convolutions, float32 variables, norm statistics and outputs; recorded as
 `precision` in tfi2i.json). `export_model` exports the model it is given as it is.
 """
-import dataclasses
 import datetime
 import json
 import os
@@ -139,335 +139,31 @@ from tfi2i import restore as restore_lib
 from tfi2i import workdir as workdir_lib
 from tfi2i.endpoints import BYTES_SUFFIX
 from tfi2i.endpoints import PNG_SUFFIX
+from tfi2i.image_headers import checked_files
+from tfi2i.image_headers import FRAME_PIXELS
+from tfi2i.image_headers import HEIGHT
+from tfi2i.image_headers import KEEP
+from tfi2i.image_headers import WIDTH
+from tfi2i.request_limits import checked_images
+from tfi2i.request_limits import checked_pixels
+from tfi2i.request_limits import checked_samples
+from tfi2i.request_limits import ERR_EMPTY_BATCH
+from tfi2i.request_limits import Limits
+from tfi2i.request_limits import MAX_SIDE
+from tfi2i.request_limits import require
 from tfi2i.versions import METADATA_PATH
 from tfi2i.versions import read_metadata
 from tfi2i.versions import version_folders
 from tfi2i.workdir import PRECISIONS
 
-MAX_SIDE = 4096  # largest height or width the signatures accept
-# What one request may ask of a signature (the defaults of Limits; see the module docstring).
-MAX_ENCODED_BYTES = 64 << 20  # bytes of one encoded image (a 4096 px RGB PNG of noise: 50 MB)
-MAX_BATCH_PIXELS = MAX_SIDE * MAX_SIDE  # pixels of one request: one image at MAX_SIDE
-MAX_SAMPLES = 64  # latent codes (K) of one request: num_samples, or the rows of z
 WARMUP_PATH = os.path.join('assets.extra', 'tf_serving_warmup_requests')
 WARMUP_SIDE = 64  # height and width of the warm-up images
-
-ERR_RANK = 'images must be a batch of images: float32 [batch, height, width, 3]'
-ERR_CHANNELS = 'images must have 3 channels (RGB): float32 [batch, height, width, 3]'
-ERR_EMPTY_BATCH = 'images must hold at least one image'
-ERR_EMPTY_IMAGE = 'image height and width must be at least 1'
-ERR_TOO_LARGE = f'image height and width must be at most {MAX_SIDE}'
-ERR_NOT_IMAGE = 'images: an element is not a PNG, JPEG, GIF or BMP file'
-ERR_TOO_MANY_BYTES = 'images: an encoded image is larger than MAX_ENCODED_BYTES'
-ERR_BAD_HEADER = 'images: the image size cannot be read from the file header'
-ERR_HEADER_TOO_LARGE = f'{ERR_TOO_LARGE} (MAX_SIDE), as the file header says before decoding'
-ERR_HEADER_EMPTY = f'{ERR_EMPTY_IMAGE}, as the file header says before decoding'
-ERR_TOO_MANY_PIXELS = 'images: the request needs more pixels than MAX_BATCH_PIXELS'
-_ERR_SAMPLES = '{name} must be from 1 to MAX_SAMPLES'
-_ERR_CODES = '{name} must hold from 1 to MAX_SAMPLES codes'
-ERR_TOO_MANY_SAMPLES = _ERR_SAMPLES.format(name='num_samples')
-ERR_TOO_MANY_CODES = _ERR_CODES.format(name='z')
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-  """What one request may ask of the exported signatures, so that a small request cannot
-  make the server decode or compute more than it can hold (recorded in tfi2i.json).
-
-  max_encoded_bytes: bytes of each encoded image of a bytes signature.
-  max_batch_pixels: pixels of one request (see the module docstring for what counts).
-  max_samples: latent codes K of one request (num_samples, or the rows of z).
-  Limits below what the warm-up requests ask (one WARMUP_SIDE px image, one code, padded
-  to the model's minimum side) would make TF Serving fail to load the version.
-  """
-  max_encoded_bytes: int = MAX_ENCODED_BYTES
-  max_batch_pixels: int = MAX_BATCH_PIXELS
-  max_samples: int = MAX_SAMPLES
-
-  def __post_init__(self):
-    for field in dataclasses.fields(self):
-      value = getattr(self, field.name)
-      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'Limits.{field.name} must be a positive integer, got {value!r}')
-
-  def to_json(self) -> dict:
-    return dataclasses.asdict(self)
 
 
 def _pad_index(size, padded):
   """Indices 0..padded-1 into 0..size-1: identity, then reflection, clamped to the edge."""
   i = tf.range(padded)
   return tf.clip_by_value(tf.where(i < size, i, 2 * (size - 1) - i), 0, size - 1)
-
-
-def _require(ok, message, x, data=()):
-  """x if `ok`, else an InvalidArgumentError 'assertion failed: [message] ...'.
-
-  The check is a data dependency of the result (tf.cond), not a control dependency:
-  grappler may run a control-dependent op such as a shape slice before a failing Assert,
-  so the documented message would be replaced by an unrelated error.
-  """
-  def fail():
-    with tf.control_dependencies([tf.debugging.Assert(False, [message, *data], summarize=8)]):
-      return tf.identity(x)
-  return tf.cond(ok, lambda: tf.identity(x), fail)
-
-
-def _checked(images):
-  """images, after the documented checks (in this order of precedence)."""
-  shape = tf.shape(images)
-  dims = tf.concat([shape, tf.zeros([4], tf.int32)], 0)[:4]  # valid for any rank
-  checks = [
-      (tf.equal(tf.size(shape), 4), ERR_RANK),
-      (tf.equal(dims[3], 3), ERR_CHANNELS),
-      (dims[0] >= 1, ERR_EMPTY_BATCH),
-      (tf.reduce_min(dims[1:3]) >= 1, ERR_EMPTY_IMAGE),
-      (tf.reduce_max(dims[1:3]) <= MAX_SIDE, ERR_TOO_LARGE),
-  ]
-  ok, message = checks[-1]
-  message = tf.constant(message)
-  for cond, text in reversed(checks[:-1]):
-    ok = tf.logical_and(ok, cond)
-    message = tf.where(cond, message, text)
-  images = _require(ok, message, images, ['shape:', shape])
-  return tf.ensure_shape(images, [None, None, None, 3])
-
-
-# -- Reading an encoded image's size from its header, before decoding. ---------------------
-#
-# Each element of a bytes signature is read in the graph (tf.strings.substr and
-# tf.io.decode_raw of a few bytes at a time) as far as its decoder reads before allocating
-# the image, so that the size limits apply before anything large exists. Each reader gives
-# int64 [_HEADER_COLUMNS]: status, format, width, height, the pixels of a GIF's first frame
-# (giflib holds them as well as the output) and the number of bytes to decode (-1: all).
-
-FORMATS = ('PNG', 'JPEG', 'GIF', 'BMP')  # the order of _MAGIC
-_MAGIC = (b'\x89PNG', b'\xff\xd8\xff', b'GIF8', b'BM')
-_HEADER_COLUMNS = 6
-_STATUS, _FORMAT, _WIDTH, _HEIGHT, _FRAME_PIXELS, _KEEP = range(_HEADER_COLUMNS)
-_OK, _OVER_BYTES, _NOT_IMAGE, _TRUNCATED, _NO_IHDR, _JPEG_ENDS, _JPEG_NO_SOF, _JPEG_BAD_LENGTH = (
-    range(8))
-_HEADER_PROBLEMS = {  # status: why the size cannot be read (ERR_BAD_HEADER)
-    _TRUNCATED: 'the file ends inside its header',
-    _NO_IHDR: 'its first chunk is not IHDR',
-    _JPEG_ENDS: 'the file ends before its SOF (frame header) marker',
-    _JPEG_NO_SOF: 'no SOF (frame header) marker before the image data',
-    _JPEG_BAD_LENGTH: 'a marker segment before the SOF marker has a length below 2',
-}
-# The JPEG and GIF readers walk chains of segments or blocks. A step looks at _WINDOW bytes
-# and follows the chain through them all at once (pointer doubling: _DOUBLINGS gathers
-# cover 2**_DOUBLINGS >= _WINDOW moves, each forward), so a step costs the same whatever
-# the file holds and the walk of a file of n bytes takes about n / _WINDOW steps.
-_WINDOW = 4096
-_DOUBLINGS = 12
-_SOF = (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
-_JPEG_STOPS = (0xD8, 0xD9, 0xDA)  # SOI, EOI, SOS: libjpeg fails without an SOF before them
-_JPEG_STANDALONE = (0x01,) + tuple(range(0xD0, 0xD8))  # TEM, RST0-7: no length field
-_GIF_IMAGE, _GIF_EXTENSION = 0x2C, 0x21
-_GIF_SPAN = 1 << 20  # > any offset a GIF step reaches (_WINDOW + 256)
-
-
-def _read(data, size, pos, n):
-  """int32 [n]: the bytes pos..pos+n-1 of data (size bytes long), -1 past its end."""
-  pos = tf.minimum(tf.cast(pos, tf.int64), size)
-  piece = tf.strings.substr(data, pos, tf.constant(n, tf.int64))
-  got = tf.cast(tf.io.decode_raw(piece, tf.uint8), tf.int32)
-  return tf.concat([got, -tf.ones([n - tf.size(got)], tf.int32)], 0)
-
-
-def _number(b, offsets):
-  """int64: the unsigned number in the bytes b[offsets], most significant first."""
-  value = tf.constant(0, tf.int64)
-  for o in offsets:
-    value = value * 256 + tf.cast(b[o], tf.int64)
-  return value
-
-
-def _isin(x, values):
-  return tf.reduce_any(tf.equal(x[..., None], tf.constant(values, x.dtype)), -1)
-
-
-def _row(status, fmt, width=0, height=0, frame_pixels=0, keep=-1):
-  return tf.stack([tf.cast(v, tf.int64) for v in
-                   (status, fmt, width, height, frame_pixels, keep)])
-
-
-def _chase(table, start):
-  """Where `start` ends in a jump table: table[i] is the next entry, or final when it is
-  i itself or not an index (>= len(table)). Every move goes forward, so _WINDOW moves
-  reach the end; 2**_DOUBLINGS of them are made by squaring the table."""
-  n = table.shape[0]
-  for _ in range(_DOUBLINGS):
-    table = tf.where(table < n, tf.gather(table, tf.minimum(table, n - 1)), table)
-  return table[start]
-
-
-def _png_header(data, size):
-  """libpng reads the signature and then the IHDR chunk, which must come first: width and
-  height are its first two 4-byte big-endian numbers."""
-  b = _read(data, size, 0, 24)
-  is_ihdr = tf.reduce_all(tf.equal(b[12:16], tf.constant(list(b'IHDR'))))
-  status = tf.where(tf.reduce_any(b < 0), _TRUNCATED, tf.where(is_ihdr, _OK, _NO_IHDR))
-  return _row(status, 0, _number(b, [16, 17, 18, 19]), _number(b, [20, 21, 22, 23]))
-
-
-def _jpeg_header(data, size):
-  """The first SOF marker's height and width, found as libjpeg finds it: after SOI, each
-  marker is FF, any FF fill bytes, a code; other bytes before it (and FF 00) are skipped;
-  TEM and RSTn stand alone, other markers are followed by a 2-byte length that covers the
-  segment; SOI, EOI or SOS before an SOF fail in libjpeg, so they fail here too."""
-  offsets = tf.range(_WINDOW, dtype=tf.int64)
-
-  def step(pos, status, width, height):
-    w = _read(data, size, pos, _WINDOW + 3)
-    b0, b1, b2, b3 = w[:-3], w[1:-2], w[2:-1], w[3:]
-    length = tf.cast(b2 * 256 + b3, tf.int64)
-    marker = (b0 == 0xFF) & (b1 > 0) & (b1 != 0xFF)
-    ends = marker & _isin(b1, _SOF + _JPEG_STOPS)
-    standalone = marker & _isin(b1, _JPEG_STANDALONE)
-    segment = marker & ~ends & ~standalone
-    final = ((b0 < 0) | ((b0 == 0xFF) & (b1 < 0)) | ends
-             | (segment & ((b2 < 0) | (b3 < 0) | (length < 2))))
-    table = tf.where(final, offsets, tf.where(
-        segment, offsets + 2 + length, tf.where(standalone, offsets + 2, offsets + 1)))
-    end = _chase(table, 0)
-    inside = end < _WINDOW
-    at = tf.minimum(end, _WINDOW - 1)
-    sof = _read(data, size, pos + at, 9)  # FF Cn, length, precision, height, width
-    is_sof = (sof[0] == 0xFF) & _isin(sof[1], _SOF)
-    stop = (sof[0] == 0xFF) & _isin(sof[1], _JPEG_STOPS)
-    short = tf.reduce_any(sof[:4] < 0) | (is_sof & tf.reduce_any(sof < 0))
-    found = tf.where(short, _JPEG_ENDS, tf.where(
-        is_sof, _OK, tf.where(stop, _JPEG_NO_SOF, _JPEG_BAD_LENGTH)))
-    return (tf.where(inside, pos, pos + end), tf.where(inside, found, -1),
-            _number(sof, [7, 8]), _number(sof, [5, 6]))
-
-  start = (tf.constant(2, tf.int64), tf.constant(-1), tf.constant(0, tf.int64),
-           tf.constant(0, tf.int64))
-  _, status, width, height = tf.while_loop(
-      lambda pos, status, *_: status < 0, step, start,
-      maximum_iterations=tf.cast(size // _WINDOW + 2, tf.int32))
-  return _row(tf.where(status < 0, _JPEG_ENDS, status), 1, width, height)
-
-
-def _gif_color_table(flags):
-  return tf.where(flags & 0x80 > 0, 3 * tf.bitwise.left_shift(2, flags & 7), 0)
-
-
-def _gif_header(data, size):
-  """The logical screen (what TF's decoder outputs) and the first frame's descriptor
-  (giflib holds every frame it reads). The walk follows giflib's records: extensions (21,
-  label, sub-blocks) until the first image descriptor (2C, 9 bytes, a local colour table,
-  the LZW code size, sub-blocks); it stops at anything else, where giflib stops too. Only
-  the bytes up to the end of the first frame are decoded (with a trailer appended), so
-  later frames, which TF would read and drop, cost nothing."""
-  head = _read(data, size, 0, 13)
-  offsets = tf.range(_WINDOW, dtype=tf.int64)
-  size_w = tf.constant(_WINDOW, tf.int64)
-
-  def node(mode, offset):  # table index within the window; beyond it, a final value
-    return tf.where(offset < _WINDOW, mode * size_w + offset,
-                    3 * size_w + mode * _GIF_SPAN + offset)
-
-  def step(pos, mode, status, frame_w, frame_h, keep):
-    w = _read(data, size, pos, _WINDOW)
-    length = tf.cast(w, tf.int64)
-    # mode 0: a record; 1: an extension's sub-blocks; 2: the first frame's sub-blocks.
-    record = tf.where(w == _GIF_EXTENSION, node(1, offsets + 2), offsets)
-    extension = tf.where(w == 0, node(0, offsets + 1), tf.where(
-        w > 0, node(1, offsets + 1 + length), size_w + offsets))
-    frame = tf.where(w > 0, node(2, offsets + 1 + length), 2 * size_w + offsets)
-    end = _chase(tf.concat([record, extension, frame], 0), mode * size_w)
-    beyond = end >= 3 * size_w
-    end_mode, at = end // size_w, tf.minimum(end % size_w, _WINDOW - 1)
-    byte = w[at]
-    desc = _read(data, size, pos + at, 10)  # 2C, left, top, width, height, flags
-    image = ~beyond & (end_mode == 0) & (byte == _GIF_IMAGE) & tf.reduce_all(desc >= 0)
-    frame_end = ~beyond & (end_mode == 2) & (byte == 0)
-    past = end - 3 * size_w
-    next_pos = tf.where(beyond, pos + past % _GIF_SPAN, tf.where(
-        image, pos + at + 11 + tf.cast(_gif_color_table(desc[9]), tf.int64), pos))
-    return (next_pos, tf.where(beyond, past // _GIF_SPAN, tf.constant(2, tf.int64)),
-            tf.where(beyond | image, -1, _OK),
-            tf.where(image, _number(desc, [6, 5]), frame_w),
-            tf.where(image, _number(desc, [8, 7]), frame_h),
-            tf.where(frame_end, pos + at + 1, keep))
-
-  zero = tf.constant(0, tf.int64)
-  start = (13 + tf.cast(_gif_color_table(head[10]), tf.int64), zero,
-           tf.where(tf.reduce_any(head < 0), _TRUNCATED, -1), zero, zero,
-           tf.constant(-1, tf.int64))
-  _, _, status, frame_w, frame_h, keep = tf.while_loop(
-      lambda pos, mode, status, *_: status < 0, step, start,
-      maximum_iterations=tf.cast(size // _WINDOW + 4, tf.int32))
-  screen_w, screen_h = _number(head, [7, 6]), _number(head, [9, 8])
-  return _row(tf.where(status < 0, _OK, status), 2, tf.maximum(screen_w, frame_w),
-              tf.maximum(screen_h, frame_h), frame_w * frame_h, keep)
-
-
-def _bmp_header(data, size):
-  """TF's BMP decoder reads width and height as signed 4-byte little-endian numbers at 18
-  and 22; a negative height is a top-down image of that many rows."""
-  b = _read(data, size, 0, 26)
-
-  def signed(offsets):
-    value = _number(b, offsets)
-    return tf.where(value >= 2**31, value - 2**32, value)
-
-  return _row(tf.where(tf.reduce_any(b < 0), _TRUNCATED, _OK), 3, signed([21, 20, 19, 18]),
-              tf.abs(signed([25, 24, 23, 22])))
-
-
-def _file_header(data, max_bytes):
-  """int64 [_HEADER_COLUMNS] of one encoded image (see above); nothing is read of an
-  element over max_bytes."""
-  size = tf.strings.length(data, unit='BYTE', name='encoded_size')
-  size = tf.cast(size, tf.int64)
-
-  def read():
-    matches = tf.stack([tf.equal(tf.strings.substr(data, 0, len(m)), m) for m in _MAGIC])
-    fmt = tf.where(tf.reduce_any(matches), tf.argmax(tf.cast(matches, tf.int32),
-                                                     output_type=tf.int32), len(_MAGIC))
-    readers = [_png_header, _jpeg_header, _gif_header, _bmp_header]
-    return tf.switch_case(fmt, [lambda r=r: r(data, size) for r in readers]
-                          + [lambda: _row(_NOT_IMAGE, -1)])
-
-  return tf.cond(size > max_bytes, lambda: _row(_OVER_BYTES, -1), read)
-
-
-def _checked_files(images, limits):
-  """The headers (int64 [batch, _HEADER_COLUMNS]) of a batch of encoded images, after the
-  checks that come before decoding, in this order of precedence: ERR_TOO_MANY_BYTES,
-  ERR_NOT_IMAGE, ERR_BAD_HEADER, ERR_HEADER_EMPTY or ERR_HEADER_TOO_LARGE; the message
-  names the first element at fault."""
-  headers = tf.map_fn(lambda data: _file_header(data, limits.max_encoded_bytes), images,
-                      fn_output_signature=tf.TensorSpec([_HEADER_COLUMNS], tf.int64))
-  status, width, height = headers[:, _STATUS], headers[:, _WIDTH], headers[:, _HEIGHT]
-  names = tf.constant(FORMATS + ('file',))
-  problems = tf.constant([_HEADER_PROBLEMS.get(s, '') for s in range(_JPEG_BAD_LENGTH + 1)])
-  element = tf.strings.as_string(tf.range(tf.size(status)))
-  fmt = tf.gather(names, tf.minimum(tf.math.floormod(headers[:, _FORMAT], len(FORMATS) + 1),
-                                    len(FORMATS)))  # -1: 'file'
-  sizes = tf.strings.as_string(tf.strings.length(images, unit='BYTE'))
-  small, large = tf.minimum(width, height) < 1, tf.maximum(width, height) > MAX_SIDE
-  checks = [  # (bad [batch], the message's parts: text, or a value per element)
-      (status == _OVER_BYTES, [f'{ERR_TOO_MANY_BYTES} ({limits.max_encoded_bytes} bytes): '
-                               'element ', element, ' is ', sizes, ' bytes']),
-      (status == _NOT_IMAGE, [f'{ERR_NOT_IMAGE}: element ', element]),
-      (status >= _TRUNCATED, [f'{ERR_BAD_HEADER}: element ', element, ' (', fmt, '): ',
-                              tf.gather(problems, tf.minimum(status, _JPEG_BAD_LENGTH))]),
-      ((status == _OK) & (small | large),
-       [tf.where(small, ERR_HEADER_EMPTY, ERR_HEADER_TOO_LARGE), ': element ', element,
-        ' is a ', fmt, ' whose header says ', tf.strings.as_string(width), 'x',
-        tf.strings.as_string(height), ' (width x height)']),
-  ]
-  ok, message = tf.constant(True), tf.constant('')
-  for bad, parts in reversed(checks):
-    i = tf.argmax(tf.cast(bad, tf.int32))  # the first element at fault
-    text = tf.strings.join([p if isinstance(p, str) else p[i] for p in parts])
-    ok = tf.logical_and(ok, tf.logical_not(tf.reduce_any(bad)))
-    message = tf.where(tf.reduce_any(bad), text, message)
-  return _require(ok, message, headers)
 
 
 def _model_size(endpoint, h, w, multiple, min_side):
@@ -480,35 +176,6 @@ def _model_size(endpoint, h, w, multiple, min_side):
     return (tf.maximum(h + tf.math.floormod(-h, multiple), min_side),
             tf.maximum(w + tf.math.floormod(-w, multiple), min_side))
   return h, w
-
-
-def _checked_samples(endpoint, extra, max_samples):
-  """(extra, K int64): the declared inputs, with the number of latent codes checked against
-  max_samples (ERR_TOO_MANY_SAMPLES, ERR_TOO_MANY_CODES), and K (1 without codes)."""
-  extra, k = dict(extra), tf.constant(1, tf.int64)
-  for declared in endpoint.inputs:
-    value = extra[declared.name]
-    if declared.role == ep.NUM_SAMPLES:
-      ok = tf.logical_and(value >= 1, value <= max_samples)
-      value = _require(ok, f'{_ERR_SAMPLES.format(name=declared.name)} ({max_samples})',
-                       value, ['got:', value])
-      k = tf.cast(value, tf.int64)
-    elif (declared.role == ep.CODE and not declared.per_image
-          and tuple(declared.shape[:1]) == (None,)):
-      count = tf.concat([tf.shape(value, out_type=tf.int64), [0]], 0)[0]  # 0 for a scalar
-      ok = tf.logical_and(count >= 1, count <= max_samples)
-      value = _require(ok, f'{_ERR_CODES.format(name=declared.name)} ({max_samples})',
-                       value, ['shape:', tf.shape(value)])
-      k = tf.shape(value, out_type=tf.int64)[0]
-    extra[declared.name] = value
-  return extra, k
-
-
-def _checked_pixels(x, pixels, images, k, max_batch_pixels):
-  """x, unless `pixels` (int64, computed from checked sizes) is over max_batch_pixels
-  (ERR_TOO_MANY_PIXELS)."""
-  return _require(pixels <= max_batch_pixels, f'{ERR_TOO_MANY_PIXELS} ({max_batch_pixels})',
-                  x, ['pixels:', pixels, 'images:', images, 'samples:', k])
 
 
 def _prepare(endpoint, images, multiple, min_side):
@@ -535,7 +202,7 @@ def _resize_to(y, h, w):
 
 
 def _call(endpoint, images, extra, multiple, min_side):
-  """endpoint.fn on checked images (_checked), prepared; picture outputs back at the
+  """endpoint.fn on checked images (checked_images), prepared; picture outputs back at the
   input's size (cropped, or resized for RESIZE outputs and fixed-size endpoints); in the
   declared order."""
   x, h, w = _prepare(endpoint, images, multiple, min_side)
@@ -583,13 +250,13 @@ def _make_signatures(endpoint, multiple, min_side, limits=Limits()):
 
   @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name='images')] + specs)
   def float_fn(images, *extra):
-    images = _checked(tf.cast(images, tf.float32))
-    extra, samples = _checked_samples(endpoint, dict(zip(names, extra)), limits.max_samples)
+    images = checked_images(tf.cast(images, tf.float32))
+    extra, samples = checked_samples(endpoint, dict(zip(names, extra)), limits.max_samples)
     shape = tf.shape(images, out_type=tf.int64)
     h, w = shape[1], shape[2]
     mh, mw = _model_size(endpoint, h, w, multiple, min_side)
     pixels = shape[0] * tf.maximum(h * w, samples * mh * mw)
-    images = _checked_pixels(images, pixels, shape[0], samples, limits.max_batch_pixels)
+    images = checked_pixels(images, pixels, shape[0], samples, limits.max_batch_pixels)
     return _call(endpoint, images, extra, multiple, min_side)
 
   float_concrete = float_fn.get_concrete_function()
@@ -597,15 +264,15 @@ def _make_signatures(endpoint, multiple, min_side, limits=Limits()):
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='images')] + specs)
   def bytes_fn(images, *extra):
-    images = _require(tf.size(images) >= 1, ERR_EMPTY_BATCH, images)
-    headers = _checked_files(images, limits)
-    extra, samples = _checked_samples(endpoint, dict(zip(names, extra)), limits.max_samples)
-    h, w = headers[:, _HEIGHT], headers[:, _WIDTH]
+    images = require(tf.size(images) >= 1, ERR_EMPTY_BATCH, images)
+    headers = checked_files(images, limits)
+    extra, samples = checked_samples(endpoint, dict(zip(names, extra)), limits.max_samples)
+    h, w = headers[:, HEIGHT], headers[:, WIDTH]
     mh, mw = _model_size(endpoint, h, w, multiple, min_side)
     # What the decoders hold (GIF: also the first frame) or the model computes on, if more.
-    pixels = tf.reduce_sum(tf.maximum(h * w + headers[:, _FRAME_PIXELS], samples * mh * mw))
-    images = _checked_pixels(images, pixels, tf.size(images, out_type=tf.int64), samples,
-                             limits.max_batch_pixels)
+    pixels = tf.reduce_sum(tf.maximum(h * w + headers[:, FRAME_PIXELS], samples * mh * mw))
+    images = checked_pixels(images, pixels, tf.size(images, out_type=tf.int64), samples,
+                            limits.max_batch_pixels)
     shared = {k: v for k, v in extra.items() if k not in per_image}
 
     def one(elems):
@@ -614,7 +281,7 @@ def _make_signatures(endpoint, multiple, min_side, limits=Limits()):
       data = tf.cond(keep >= 0, lambda: tf.strings.join(
           [tf.strings.substr(data, tf.constant(0, tf.int64), keep), ';']), lambda: data)
       image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
-      x = _checked(tf.cast(image, tf.float32)[None] / 127.5 - 1.0)
+      x = checked_images(tf.cast(image, tf.float32)[None] / 127.5 - 1.0)
       result = _call(endpoint, x, {**shared, **{k: v[None] for k, v in own.items()}},
                      multiple, min_side)
       encoded = {}
@@ -640,7 +307,7 @@ def _make_signatures(endpoint, multiple, min_side, limits=Limits()):
         spec[o.name] = tf.TensorSpec(v.shape if o.shared else v.shape[1:], v.dtype)
     own = {k: extra[k] for k in per_image}
     # One image at a time: a batch of large images must not all be in flight at once.
-    return tf.map_fn(one, (images, headers[:, _KEEP], own), fn_output_signature=spec,
+    return tf.map_fn(one, (images, headers[:, KEEP], own), fn_output_signature=spec,
                      parallel_iterations=1)
 
   bytes_fn.get_concrete_function()

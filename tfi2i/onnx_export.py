@@ -15,7 +15,7 @@ The in-graph validation (tf.cond + Assert) converts to ONNX `If` nodes whose fai
 has lost its Assert (tf2onnx drops Assert ops): the ONNX model does NOT check its input
 and does not give the documented error messages; a wrong channel count fails in
 onnxruntime with its own shape error, and neither sizes above MAX_SIDE nor the request
-limits of tfi2i.export.Limits (pixels, latent codes) are refused.
+limits of tfi2i.request_limits.Limits (pixels, latent codes) are refused.
 
 Not converted:
   *_bytes         string inputs: the graph decodes and encodes images (DecodeImage,
