@@ -34,7 +34,6 @@ import base64
 import dataclasses
 import io
 import json
-import os
 import statistics
 import sys
 import time

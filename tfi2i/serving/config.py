@@ -82,7 +82,7 @@ GRPC_PORT = 8500
 REST_PORT = 8501
 POLL_SECONDS = 60  # --model_config_file_poll_wait_seconds
 # The container's memory limit (mem_limit and memswap_limit of the compose file). The most
-# one request may ask (tfi2i.export.MAX_BATCH_PIXELS: one 4096 px image) puts a CycleGAN's
+# one request may ask (tfi2i.request_limits.MAX_BATCH_PIXELS: one 4096 px image) puts a CycleGAN's
 # full-resolution activations at 4 GB each (4096 * 4096 px * 64 channels * 4 bytes), a few
 # of them alive at once, besides the model and TF Serving itself.
 DEFAULT_MEMORY = '16g'

@@ -42,7 +42,6 @@ _JSON_NUMERIC = {
     types_pb2.DT_UINT8: np.uint8, types_pb2.DT_INT64: np.int64,
     types_pb2.DT_UINT32: np.uint32, types_pb2.DT_UINT64: np.uint64,
 }
-_SMALL_INTS = (types_pb2.DT_INT32, types_pb2.DT_INT16, types_pb2.DT_INT8, types_pb2.DT_UINT8)
 _INT_RANGE = {  # what rapidjson's IsInt / IsInt64 / IsUint / IsUint64 accept
     types_pb2.DT_INT32: (-2**31, 2**31 - 1), types_pb2.DT_INT16: (-2**31, 2**31 - 1),
     types_pb2.DT_INT8: (-2**31, 2**31 - 1), types_pb2.DT_UINT8: (-2**31, 2**31 - 1),
