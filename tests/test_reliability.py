@@ -2,6 +2,7 @@
 bit, time-based checkpoints, a refused change of recipe or images on resume, the fall back
 from an unreadable checkpoint, finite weights before each save, a failed checkpoint write."""
 import glob
+import json
 import os
 import re
 import shutil
@@ -81,13 +82,36 @@ def test_a_signal_stops_at_a_step_boundary_and_the_resume_is_bitwise(sig, tiny_r
     np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
-def test_checkpoint_minutes_saves_between_step_checkpoints(tiny_root, tmp_path):
-  workdir = str(tmp_path / 'run')
-  loop.train(tiny_recipe(tiny_root, **{'train.steps': 3, 'train.checkpoint_every': 1000,
-                                       'train.checkpoint_minutes': 1e-6}), workdir)
+def _kept(workdir):
   state = tf.train.get_checkpoint_state(os.path.join(workdir, 'checkpoints'))
-  assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [
-      'ckpt-1', 'ckpt-2', 'ckpt-3']
+  listed = [os.path.basename(p) for p in state.all_model_checkpoint_paths]
+  on_disk = sorted(os.path.basename(p)[:-len('.index')]
+                   for p in glob.glob(os.path.join(workdir, 'checkpoints', 'ckpt-*.index')))
+  assert sorted(listed) == on_disk  # what is dropped is deleted, what is kept is listed
+  return listed
+
+
+def test_time_saves_do_not_evict_the_step_history(tiny_root, tmp_path):
+  """Issue 23 item 1: a save every step (checkpoint_minutes) keeps only its newest, and
+  only while it is newer than the step checkpoints; the newest keep_checkpoints step
+  checkpoints and every keep_every_steps one stay."""
+  workdir = str(tmp_path / 'run')
+  recipe = tiny_recipe(tiny_root, **{'train.steps': 7, 'train.checkpoint_every': 2,
+                                     'train.checkpoint_minutes': 1e-6,
+                                     'train.keep_checkpoints': 2,
+                                     'train.keep_every_steps': 4})
+  loop.train(recipe, workdir, stop_at=5)
+  assert _kept(workdir) == ['ckpt-2', 'ckpt-4', 'ckpt-5']  # 1 and 3 were recent saves
+  assert loop.train(recipe, workdir).step == 7
+  assert _kept(workdir) == ['ckpt-4', 'ckpt-6', 'ckpt-7']  # 4 kept for good, 2 rolled out
+  with open(os.path.join(workdir, 'checkpoints', 'history.json')) as f:
+    assert json.load(f) == {'4': 'step', '6': 'step', '7': 'step'}
+  # a rewind can reach any kept one
+  assert loop.train(tiny_recipe(tiny_root, **{'train.steps': 7, 'train.checkpoint_every': 2,
+                                              'train.keep_checkpoints': 2,
+                                              'train.keep_every_steps': 4,
+                                              'train.resume_from': '4'}),
+                    workdir).step == 7
 
 
 def test_a_changed_recipe_is_refused_before_anything_is_written(tiny_root, tmp_path):
@@ -290,10 +314,10 @@ def test_a_failed_checkpoint_write_stops_and_keeps_the_previous_one(tiny_root, t
   loop.train(tiny_recipe(tiny_root, **{'train.steps': 2}), workdir)
   before = _files(os.path.join(workdir, 'checkpoints'))
 
-  def disk_full(self, checkpoint_number=None):
+  def disk_full(self, file_prefix, options=None):
     raise OSError(28, 'No space left on device')
 
-  monkeypatch.setattr(tf.train.CheckpointManager, 'save', disk_full)
+  monkeypatch.setattr(tf.train.Checkpoint, 'write', disk_full)
   with pytest.raises(loop.CheckpointWriteError, match=r'step 4 .*No space left.*ckpt-2\) is kept'):
     loop.train(tiny_recipe(tiny_root, **{'train.steps': 4}), workdir)
   assert _files(os.path.join(workdir, 'checkpoints')) == before

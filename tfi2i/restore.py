@@ -23,7 +23,11 @@ def restore_model(workdir: str, mode: str | None = None, precision: str = 'float
   if precision not in workdir_lib.PRECISIONS:
     raise ValueError(f'precision must be one of {workdir_lib.PRECISIONS}, got {precision!r}')
   config = config_lib.load_workdir_recipe(workdir)
-  latest = workdir_lib.latest_checkpoint(workdir)
+  # the newest checkpoint that reads back (a damaged newer one is named and skipped)
+  latest = workdir_lib.newest_readable_checkpoint(workdir, move=False)
+  if not latest and workdir_lib.checkpoint_paths(workdir):
+    raise FileNotFoundError(f'none of the checkpoints of {workdir_lib.checkpoint_dir(workdir)} '
+                            'reads back (each was named above)')
   if not latest:
     raise FileNotFoundError(f'no checkpoint in {workdir_lib.checkpoint_dir(workdir)}: train '
                             f'first (python -m tfi2i.train --workdir={workdir} ...)')

@@ -34,7 +34,7 @@ def main(argv):
   try:
     result = loop.train(_RECIPE.value, _WORKDIR.value, strategy=strategy)
   except (DataError, recipe_lib.RecipeError, loop.TrainingDiverged, loop.CheckpointWriteError,
-          workdir_lib.NoReadableCheckpoint) as e:
+          workdir_lib.NoReadableCheckpoint, workdir_lib.WorkdirBusy) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
   if result.interrupted:  # the shell's codes for death by SIGTERM / SIGINT

@@ -55,19 +55,25 @@ TRAIN = Section('train', {
                      check=at_least(1)),
     'image_every': Key(400, 'steps between image grids (T --display_freq 400)',
                        check=at_least(1)),
-    'checkpoint_every': Key(5000, 'steps between checkpoints (T --save_latest_freq 5000)',
-                            check=at_least(1)),
-    'checkpoint_minutes': Key(10.0, 'also a checkpoint when this many minutes passed since '
-                              'the last one, so a crash loses minutes, not hours; 0 = off '
-                              '(tfi2i)', check=at_least(0, ' (0 = off)')),
+    'checkpoint_every': Key(5000, 'steps between the step checkpoints, the run\'s history '
+                            '(T --save_latest_freq 5000)', check=at_least(1)),
+    'checkpoint_minutes': Key(10.0, 'also a recent save when this many minutes passed since '
+                              'the last save, so a crash loses minutes, not hours; only the '
+                              'newest recent save is kept (tfi2i; training/checkpoints.py); '
+                              '0 = off', check=at_least(0, ' (0 = off)')),
     'resume': Key('check', "'check': a resumed run refuses a recipe or image list that "
                   "changes the run; 'ignore_changes' accepts them (training/resume.py)",
                   choices=RESUME_MODES),
     'resume_from': Key('', "'' resumes from the newest readable checkpoint; N or 'ckpt-N' "
                        'from that checkpoint (the newer ones are moved to '
                        'checkpoints/superseded-<time>/)'),
-    'keep_checkpoints': Key(3, 'checkpoints kept (the oldest is deleted past this)',
-                            check=at_least(1)),
+    'keep_checkpoints': Key(3, 'the newest step checkpoints kept (older ones are deleted '
+                            'unless keep_every_steps keeps them); 0 = keep every one',
+                            check=at_least(0, ' (0 = all)')),
+    'keep_every_steps': Key(50_000, 'step checkpoints at multiples of this are kept for good, '
+                            "as the official code keeps its every-5-epochs weights (T "
+                            '--save_epoch_freq 5; here in steps: about 37 epochs of '
+                            'horse2zebra); 0 = none', check=at_least(0, ' (0 = none)')),
     'profile_steps': Key('', "'A,B': a TensorBoard profiler trace of steps A..B (1-based); "
                          "'' = off", check=_profile_check),
 })

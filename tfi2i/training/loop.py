@@ -6,6 +6,7 @@ MultiWorkerMirroredStrategy (keras issue 20585), and lets a run resume at the ex
 Resume needs no iterator state: the data stream is a pure function of (seed, step).
 """
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -24,6 +25,8 @@ from tfi2i import workdir as workdir_lib
 from tfi2i.data import scan
 from tfi2i.models import build_model
 from tfi2i.schema.train import profile_range
+from tfi2i.versions import read_metadata
+from tfi2i.training import checkpoints
 from tfi2i.training import optimizers as optimizers_lib
 from tfi2i.training import resume
 from tfi2i.training import summaries
@@ -41,11 +44,16 @@ class BadImageInTraining(data.DataError):
   TFDS record); a checkpoint of the last finished step was written."""
 
 
-# What a failed read or decode in the input pipeline raises (a file gone: NotFound; libpng /
-# libjpeg: InvalidArgument; PIL through numpy_function: Unknown / InvalidArgument).
-_DATA_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.NotFoundError,
-                tf.errors.DataLossError, tf.errors.UnknownError)
 _LISTED_FILES = 20
+# the ops that hand a step its batch: an error raised there is the input pipeline's (a file
+# gone, unreadable, replaced by a folder, a stale NFS handle, too many open files, ...)
+_INPUT_OPS = ('IteratorGetNext', 'MultiDeviceIteratorGetNextFromShard')
+
+
+def from_input_pipeline(e) -> bool:
+  """Whether a step's error came from reading its batch (not from the model's maths)."""
+  text = str(getattr(e, 'message', '') or e)
+  return any(op in text for op in _INPUT_OPS) or 'decode' in text.lower()
 
 
 def _first_line(e) -> str:
@@ -105,7 +113,8 @@ class _Precision:
 def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> TrainResult:
   """Trains (or resumes) the recipe in `workdir`; returns where it stopped. stop_at: stop
   (with a checkpoint) after that step, as a preempted run would, without changing the
-  run's length (the schedule still spans all of it)."""
+  run's length (the schedule still spans all of it). The workdir is locked for the run
+  (workdir.RunLock: a second run there is refused)."""
   recipe_lib.check_recipe(config)
   t = config.train
   strategy = strategy or make_strategy(t.strategy)
@@ -121,14 +130,70 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
   if t.batch_size % replicas:
     raise recipe_lib.RecipeError(
         f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
-  checkpoint_dir = workdir_lib.checkpoint_dir(workdir)
-  if t.resume_from:  # a chosen checkpoint; the newer ones are moved aside below
+  with workdir_lib.RunLock(workdir):
+    checkpoints.remove_leftovers(workdir)
+    result, total_steps = _train_locked(config, workdir, strategy, stop_at)
+    do_export = (config.export.at_end if export is None else export) and chief
+    if do_export and not result.interrupted and result.step >= total_steps:
+      done = _exported_from(workdir, result.checkpoint, config.export.mode or None,
+                            config.export.precision)
+      if done:
+        print(f'{os.path.basename(result.checkpoint)} is already exported as {done}; not '
+              'exported again.')
+        result.export_dir = done
+      else:
+        result.export_dir = export_lib.export_workdir(
+            workdir, mode=config.export.mode or None, precision=config.export.precision)
+        print(f'Exported to {result.export_dir}')
+  return result
+
+
+def _exported_from(workdir, checkpoint, mode, precision) -> str | None:
+  """The newest export version of `workdir` made from `checkpoint` in that mode and
+  precision, or None (a finished run's command run again does not export again)."""
+  base = workdir_lib.export_dir(workdir)
+  if not checkpoint or not os.path.isdir(base):
+    return None
+  for version in reversed(export_lib.existing_versions(base)):
+    path = os.path.join(os.path.abspath(base), str(version))
+    info = read_metadata(path)
+    if (info.get('checkpoint') == os.path.basename(checkpoint) and info.get('mode') == mode
+        and info.get('precision') == precision):
+      return path
+  return None
+
+
+def _start_checkpoint(workdir, t):
+  """(checkpoint to start from or None, whether it rewinds the run). train.resume_from acts
+  once: the workdir records it (resume_from.json), and the same command run again (a
+  requeued job, "rerun the same command" after a stop) continues from the newest
+  checkpoint instead of rewinding again."""
+  if not t.resume_from:
+    return workdir_lib.newest_readable_checkpoint(workdir), False
+  record = os.path.join(workdir, workdir_lib.RESUME_FROM)
+  applied = {}
+  if os.path.isfile(record):
     try:
-      resume_from = workdir_lib.find_checkpoint(workdir, t.resume_from)
-    except ValueError as e:
-      raise recipe_lib.RecipeError(str(e)) from e
-  else:
-    resume_from = workdir_lib.newest_readable_checkpoint(workdir)
+      with open(record, encoding='utf-8') as f:
+        applied = json.load(f)
+    except (OSError, ValueError):
+      applied = {}
+  if applied.get('value') == str(t.resume_from):
+    newest = workdir_lib.newest_readable_checkpoint(workdir)
+    print(f'train.resume_from={t.resume_from} was applied on {applied.get("applied")} (the '
+          f'run started again from {applied.get("checkpoint")}); continuing from the newest '
+          f'checkpoint, {os.path.basename(newest) if newest else "none"}. (To start again '
+          f'from {applied.get("checkpoint")} once more, delete {record}.)')
+    return newest, False
+  try:
+    return workdir_lib.find_checkpoint(workdir, t.resume_from), True
+  except ValueError as e:
+    raise recipe_lib.RecipeError(str(e)) from e
+
+
+def _train_locked(config, workdir, strategy, stop_at):
+  t = config.train
+  resume_from, rewind = _start_checkpoint(workdir, t)
   start_step = (workdir_lib.step_of(resume_from) or 0) if resume_from else 0
 
   with _Precision(t.precision):
@@ -147,17 +212,13 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
     logging.info('data: %s', info)
     # a resume must continue the run it finds: checked before anything is written
     resume.check(workdir, config, info.identity, start_step)
-    if resume_from and t.resume_from:
-      workdir_lib.supersede_newer(workdir, resume_from)
-    resume.save(workdir, config, info.identity)
     with strategy.scope():
       model.compile(**optimizers_lib.make_optimizers(
           model, config, steps_per_epoch, total_steps, step=step, precision=t.precision))
       model.build_for_training(dataset.element_spec)
       seeds = model.random_states()  # dropout's streams: not reached through the model
       checkpoint = tf.train.Checkpoint(step=step, model=model, seeds=seeds)
-    manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=t.keep_checkpoints)
-    if resume_from:
+    if resume_from:  # restored before the workdir is changed in any way
       if seeds and not _has_seeds(resume_from):
         # a checkpoint written before the seeds were saved: everything else restores exactly
         print(f'{resume_from} predates saving the dropout random streams: they start again '
@@ -167,7 +228,17 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
             resume_from).assert_existing_objects_matched()
       else:
         checkpoint.restore(resume_from).assert_existing_objects_matched()
+    if rewind:
+      workdir_lib.supersede_newer(workdir, resume_from)
+      workdir_lib.atomic_write(os.path.join(workdir, workdir_lib.RESUME_FROM), json.dumps({
+          'value': str(t.resume_from), 'checkpoint': os.path.basename(resume_from),
+          'applied': time.strftime('%Y-%m-%dT%H:%M:%S%z')}))
+    resume.save(workdir, config, info.identity)
+    if resume_from:
       print(f'Resuming from {resume_from} at step {int(step.numpy())}.')
+    history = checkpoints.History(checkpoint, workdir, every=t.checkpoint_every,
+                                  keep=t.keep_checkpoints, keep_every=t.keep_every_steps,
+                                  total_steps=total_steps)
 
     def rebuild(at):
       """The stream again from step `at`: its start-up check leaves out (on_bad_image=skip)
@@ -178,16 +249,10 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
       resume.save(workdir, config, fresh_info.identity)
       return fresh, fresh_info
 
-    result = _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at,
+    result = _run(model, strategy, dataset, step, history, workdir, t, total_steps, stop_at,
                   info=info, rebuild=rebuild,
                   on_bad_image=config.data.on_bad_image)
-
-  do_export = (config.export.at_end if export is None else export) and chief
-  if do_export and not result.interrupted and result.step >= total_steps:
-    result.export_dir = export_lib.export_workdir(
-        workdir, mode=config.export.mode or None, precision=config.export.precision)
-    print(f'Exported to {result.export_dir}')
-  return result
+  return result, total_steps
 
 
 class CheckpointWriteError(RuntimeError):
@@ -199,8 +264,8 @@ _STOP_WEIGHT = 2.0 ** 20  # a STOP's weight in the sum of the requests of all re
 
 
 class _StopSignals:
-  """SIGINT (Ctrl-C) and SIGTERM (a scheduler, `docker stop`, a spot VM) ask the loop to stop
-  at the next step boundary, where it saves the step just finished. A second Ctrl-C stops
+  """SIGINT (Ctrl-C), SIGTERM (a scheduler, `docker stop`, a spot VM) and SIGHUP (the
+  terminal or ssh session went away) ask the loop to stop at the next step boundary, where it saves the step just finished. A second Ctrl-C stops
   at once, without saving the step in progress (its update may be half applied). Handlers
   are installed only in the main thread and restored afterwards."""
 
@@ -210,7 +275,7 @@ class _StopSignals:
   def __enter__(self):
     self.previous = {}
     if threading.current_thread() is threading.main_thread():
-      for sig in (signal.SIGINT, signal.SIGTERM):
+      for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         self.previous[sig] = signal.signal(sig, self._handle)
     return self
 
@@ -286,7 +351,7 @@ def _weights_finite(model) -> bool:
   return bool(tf.reduce_all(checks)) if checks else True
 
 
-def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_at=None,
+def _run(model, strategy, dataset, step, history, workdir, t, total_steps, stop_at=None,
          info=None, rebuild=None, on_bad_image='fail') -> TrainResult:
   iterator = iter(strategy.experimental_distribute_dataset(dataset))
   visual_batch = None  # the first batch of the run, shown every image_every (read after the
@@ -331,7 +396,7 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
   writer = tf.summary.create_file_writer(workdir_lib.events_dir(workdir))
   start = int(step.numpy())
   progress = _Progress(total_steps, start, t.log_every, os.path.join(workdir, LOSS_LOG))
-  logs, saved_path = {}, manager.latest_checkpoint
+  logs, saved_path = {}, history.latest_checkpoint
   current = start
   started = last_save = time.monotonic()
   save_seconds = 60.0 * float(t.checkpoint_minutes)
@@ -347,10 +412,11 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
           f'stopped; the last good checkpoint ({saved_path or "none"}) was left untouched. '
           f'Lower the learning rate or check the data.')
     try:
-      saved_path = manager.save(checkpoint_number=at)
+      saved_path = history.save(at)
     except (OSError, tf.errors.OpError) as e:
+      checkpoints.remove_leftovers(workdir, log=logging.info)
       raise CheckpointWriteError(
-          f'could not write the checkpoint of step {at} to {manager.directory}: '
+          f'could not write the checkpoint of step {at} to {history.directory}: '
           f'{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__} '
           f'(disk full?). Training stopped; the previous checkpoint '
           f'({saved_path or "none"}) is kept. Free space and rerun the same command to '
@@ -375,11 +441,10 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
           profiling = True
         try:
           step_logs, finite, wanted = one_step(iterator, tf.constant(_request(), tf.int32))
-        except _DATA_ERRORS as e:
+        except tf.errors.OpError as e:
           bad = _failing_files(info, current + 1, per_step, t.batch_size)
-          named = info is not None and info.sample_files is not None
-          if not bad and (named or 'decode' not in str(e).lower()):
-            raise  # the files of this step decode (or no decoder failed): not a data error
+          if not bad and not from_input_pipeline(e):
+            raise  # the files of this step read and decode, and the error is the step's own
           save(current)
           if bad and on_bad_image == 'skip' and rebuild is not None:
             logging.warning('Step %d: %d image(s) no longer decode; leaving them out '
@@ -390,10 +455,16 @@ def _run(model, strategy, dataset, step, manager, workdir, t, total_steps, stop_
             iterator = iter(strategy.experimental_distribute_dataset(dataset))
             visual_batch = None
             continue
-          where = (f':\n{_listed([f"{p}: {m}" for p, m in bad])}\n' if bad else
-                   f' (a TFDS record: {_first_line(e)}).\n')
+          if bad:
+            what = f'an image of step {current + 1} failed to decode'
+            where = f':\n{_listed([f"{p}: {m}" for p, m in bad])}\n'
+          else:  # the read failed, the files are fine now (a passing fault) or unnamed
+            files = step_files(info, current + 1, per_step, t.batch_size)
+            what = f'reading the images of step {current + 1} failed ({_first_line(e)})'
+            where = (f'; the step reads:\n{_listed(files)}\n' if files else
+                     ' (a record of a source of records).\n')
           raise BadImageInTraining(
-              f'an image of step {current + 1} failed to decode{where}Training stopped with a '
+              f'{what}{where}Training stopped with a '
               f'checkpoint of step {current} ({saved_path}). Fix or remove the file(s) and '
               "rerun the same command to resume; with --recipe.data.on_bad_image=skip a run "
               'leaves files that fail out (the resume then asks for '

@@ -19,7 +19,8 @@ RUN_FILE = 'run.json'  # what the run was started with beyond its recipe: the da
 # keys that change how the run is watched, saved or spread over devices, not what it computes
 ALLOWED = frozenset({
     'train.steps', 'train.log_every', 'train.image_every', 'train.checkpoint_every',
-    'train.checkpoint_minutes', 'train.keep_checkpoints', 'train.resume',
+    'train.checkpoint_minutes', 'train.keep_checkpoints', 'train.keep_every_steps',
+    'train.resume',
     'train.resume_from', 'train.profile_steps', 'train.strategy', 'train.jit_compile',
     'data.num_parallel_calls', 'export.at_end', 'export.mode', 'export.precision',
 })
@@ -47,6 +48,19 @@ def recipe_changes(saved: dict, new: dict) -> list[tuple[str, object, object]]:
           if old[k] != now[k] and k not in ALLOWED]
 
 
+def schedule_moves(saved: dict, new: dict) -> list:
+  """train.steps may change on resume (a run made longer or shorter), except where the
+  learning-rate schedule is laid out over it: with 'linear_steps' the decay starts at half
+  of train.steps (or decay_start_step) and reaches zero at train.steps, so a new length
+  moves the rate of every step, also of those already done (1M -> 2M at step 800k raises
+  it 2.5x)."""
+  old_steps, new_steps = saved.get('train', {}).get('steps'), new['train']['steps']
+  if new['schedule']['policy'] != 'linear_steps' or old_steps in (None, new_steps):
+    return []
+  return [('train.steps (schedule.policy=linear_steps decays over it: a new length moves '
+           'the learning rate of every step)', old_steps, new_steps)]
+
+
 def _load(path):
   with open(path, encoding='utf-8') as f:
     return json.load(f)
@@ -64,6 +78,7 @@ def check(workdir: str, config, data_identity: dict, step: int):
   new = json.loads(json.dumps(config.to_dict(), sort_keys=True))
   saved, _ = recipe_lib.upgrade(_load(recipe_path))  # an older tfi2i's keys in today's places
   changes = recipe_changes(saved, new)
+  changes += schedule_moves(saved, new)
   run_path = os.path.join(workdir, RUN_FILE)
   saved_data = _load(run_path).get('data') if os.path.isfile(run_path) else None
   same_data = saved_data is None or saved_data == data_identity
