@@ -10,6 +10,7 @@ from PIL import Image
 import pytest
 
 from tfi2i import attribute_classifier
+from tfi2i import attribute_rules
 from tfi2i import evaluate
 from tfi2i.data import attributes
 from tfi2i.data import demo_attributes
@@ -225,7 +226,7 @@ def test_evaluate_edits_start_from_the_file_labels(stargan_run):
   out = sample(a, [0, 1], attributes=labels)
   assert out.shape == (2, k, 32, 32, 3)
   for j in range(k):
-    target = attributes.change(labels, NAMES, j)
+    target = attribute_rules.change(labels, NAMES, j)
     want = model.edit(tf.constant(a), tf.constant(labels), tf.constant(target))
     np.testing.assert_allclose(out[:, j], want, atol=1e-5)
 

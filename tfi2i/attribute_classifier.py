@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 import tfi2i
+from tfi2i import attribute_rules
 from tfi2i import cli as cli_lib
 from tfi2i import config as recipe_lib
 from tfi2i import workdir as workdir_lib
@@ -180,7 +181,7 @@ def train(workdir: str, output: str = '', steps: int = DEFAULT_STEPS, batch_size
   output = output or os.path.join(workdir_lib.eval_dir(workdir), FILENAME)
   if not output.endswith('.keras'):
     raise ValueError(f'--output must end in .keras, got {output}')
-  names = tuple(config.data.attributes) or attributes_lib.PAPER_ATTRIBUTES
+  names = tuple(config.data.attributes) or attribute_rules.PAPER_ATTRIBUTES
   size = int(config.data.crop_size)
   keras.utils.set_random_seed(int(seed))
   ds, info = attributes_lib.attribute_dataset(config.data, batch_size=int(batch_size),

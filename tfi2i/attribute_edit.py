@@ -20,9 +20,9 @@ import os
 
 import numpy as np
 
+from tfi2i import attribute_rules
 from tfi2i import endpoints as ep
 from tfi2i import translate as translate_lib
-from tfi2i.data import attributes as attributes_lib
 from tfi2i.data import images as image_io
 
 EACH = 'each'
@@ -81,10 +81,10 @@ def parse_attrs(text: str, names) -> dict:
 def _targets(source, names, attrs, each):
   """[(column key, target vectors [n, k])] for one batch."""
   if each:
-    return [(name, attributes_lib.change(source, names, j)) for j, name in enumerate(names)]
+    return [(name, attribute_rules.change(source, names, j)) for j, name in enumerate(names)]
   target = source
   for index, value in attrs.items():
-    target = attributes_lib.change(target, names, index, value)
+    target = attribute_rules.change(target, names, index, value)
   return [(translate_lib.OUTPUT_KEY, target)]
 
 

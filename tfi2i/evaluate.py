@@ -56,7 +56,7 @@ Scores (images in [-1, 1]; see tfi2i.metrics for every definition):
              samples per mode (0 = the ground truth's own hue), 'gain' = mean chroma gain.
   attribute_edits  attribute editors (StarGAN, AttGAN, STGAN) on attribute data: the K = k
              outputs of an input are its k edits, edit j changing attribute j from the
-             labels of the attribute file (data.attributes.change: a hair colour set, any
+             labels of the attribute file (attribute_rules.change: a hair colour set, any
              other attribute flipped). Per attribute and their mean:
                accuracy     with --classifier (tfi2i.attribute_classifier): the fraction of
                             edits whose attribute j the classifier reads as the target
@@ -93,11 +93,11 @@ import tensorflow as tf
 
 import tfi2i
 from tfi2i import attribute_classifier
+from tfi2i import attribute_rules
 from tfi2i import cli as cli_lib
 from tfi2i import metrics
 from tfi2i import data as data_lib
 from tfi2i import workdir as workdir_lib
-from tfi2i.data import attributes as attributes_lib
 from tfi2i.data import demo_multimodal
 from tfi2i.data import images
 from tfi2i.data import transforms
@@ -257,7 +257,7 @@ def mask_region(path: str, transform) -> np.ndarray:
 
 class _AttributeEdits:
   """Scores of the edits of attribute data (K = k edits per input, edit j changes attribute
-  j as data.attributes.change does): attribute accuracy by a classifier, preservation (L1
+  j as attribute_rules.change does): attribute accuracy by a classifier, preservation (L1
   and PSNR of each edit to its input) and masked PSNR over the pixels outside attribute j's
   region mask (paper 001 Table 2)."""
 
@@ -278,7 +278,7 @@ class _AttributeEdits:
       self.per['l1'][j].append(metrics.l1(edit, a))
       self.per['psnr'][j].append(metrics.psnr(edit, a))
       if self.classifier is not None:
-        target = attributes_lib.change(labels, self.names, j)[:, j]
+        target = attribute_rules.change(labels, self.names, j)[:, j]
         self.per['correct'][j].append(self.classifier.predict(edit)[:, j] == target)
       paths = self.masks.get(name)
       for row, i in enumerate(indices):

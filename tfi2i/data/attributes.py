@@ -31,19 +31,13 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from tfi2i import attribute_rules
 from tfi2i.data import images
 from tfi2i.data import pipelines
 from tfi2i.data import sources
 from tfi2i.data import transforms
 from tfi2i.data.images import DataError
 
-# The 13 attributes of paper 001 (sec. 4.1), AttGAN's and STGAN's default list.
-PAPER_ATTRIBUTES = ('Bald', 'Bangs', 'Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Bushy_Eyebrows',
-                    'Eyeglasses', 'Male', 'Mouth_Slightly_Open', 'Mustache', 'No_Beard',
-                    'Pale_Skin', 'Young')
-# Mutually exclusive attributes: setting one clears the others (StarGAN create_labels;
-# AttGAN / STGAN check_attribute_conflict)
-HAIR_COLOURS = ('Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Gray_Hair')
 ATTR_FILE = 'list_attr_celeba.txt'
 IMAGES_DIR = 'img_align_celeba'
 MASKS_DIR = 'masks'  # ROOT/masks/<Attribute>/<image>: the region an edit may change
@@ -133,34 +127,6 @@ class AttributeData:
   attr_file: str
 
 
-def change_rule(names, index, value=None):
-  """(scale, offset), float32 [k] each: the target of changing attribute `index` is
-  source * scale + offset, as the official test-time targets: value None is StarGAN's
-  create_labels (a hair colour is set, any other attribute flipped); setting a hair colour
-  clears the other hair colours (create_labels; AttGAN / STGAN check_attribute_conflict);
-  the rest are kept. One rule for the NumPy targets (`change`) and the models' in-graph
-  ones (AttributeEditor.flipped)."""
-  names = list(names)
-  scale, offset = np.ones(len(names), np.float32), np.zeros(len(names), np.float32)
-  if value is None and names[index] not in HAIR_COLOURS:
-    scale[index], offset[index] = -1.0, 1.0  # flipped
-    return scale, offset
-  value = 1.0 if value is None else float(value)
-  scale[index], offset[index] = 0.0, value
-  if names[index] in HAIR_COLOURS and value > 0:
-    for j, name in enumerate(names):
-      if j != index and name in HAIR_COLOURS:
-        scale[j] = 0.0
-  return scale, offset
-
-
-def change(source, names, index, value=None):
-  """Attribute vectors ({0, 1}, [n, k], NumPy) with attribute `index` changed by
-  change_rule."""
-  scale, offset = change_rule(names, index, value)
-  return np.asarray(source, np.float32) * scale + offset
-
-
 def _cfg(data_cfg, key, default=''):
   value = getattr(data_cfg, key, default) if key in data_cfg else default
   return default if value is None else value
@@ -206,8 +172,8 @@ def folder_split(data_cfg, split=None) -> AttributeData:
     raise DataError(f"data.split must be 'train' or 'test' for attribute data, got {split!r}")
   folder, attr_file = folder_paths(data_cfg)
   names, files, values = read_attribute_file(attr_file)
-  labels = select_attributes(names, values, _cfg(data_cfg, 'attributes', PAPER_ATTRIBUTES),
-                             attr_file)
+  wanted = _cfg(data_cfg, 'attributes', attribute_rules.PAPER_ATTRIBUTES)
+  labels = select_attributes(names, values, wanted, attr_file)
   on_disk = {os.path.relpath(p, folder): p for p in images.list_images(folder)}
   on_disk = {k.replace(os.sep, '/'): v for k, v in on_disk.items()}
   no_file = [f for f in files if f not in on_disk]
@@ -226,8 +192,8 @@ def folder_split(data_cfg, split=None) -> AttributeData:
   if not chosen:
     raise DataError(f'the {split} split of {folder} is empty ({len(files)} images, '
                     f'{n_test} held out for test)')
-  return AttributeData([on_disk[files[i]] for i in chosen], labels[chosen],
-                       tuple(_cfg(data_cfg, 'attributes', PAPER_ATTRIBUTES)), folder, attr_file)
+  return AttributeData([on_disk[files[i]] for i in chosen], labels[chosen], tuple(wanted),
+                       folder, attr_file)
 
 
 def masks_folder(data_cfg) -> str:
@@ -329,7 +295,7 @@ def _tfds_dataset(data_cfg, batch_size, seed, start_step, split):
   spec = ds.element_spec
   if 'image' not in spec or 'attributes' not in spec:
     raise DataError(f"TFDS dataset {name} has no 'image' and 'attributes' features")
-  wanted = [str(w) for w in _cfg(data_cfg, 'attributes', PAPER_ATTRIBUTES)]
+  wanted = [str(w) for w in _cfg(data_cfg, 'attributes', attribute_rules.PAPER_ATTRIBUTES)]
   select_attributes(sorted(spec['attributes']), np.zeros([0, len(spec['attributes'])]), wanted,
                     f'TFDS dataset {name}')
   try:

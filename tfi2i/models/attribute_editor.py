@@ -14,8 +14,8 @@ import tensorflow as tf
 from tfi2i import endpoints as ep
 from tfi2i import gradcam
 from tfi2i import losses
-from tfi2i.data.attributes import change_rule
-from tfi2i.data.attributes import PAPER_ATTRIBUTES
+from tfi2i.attribute_rules import change_rule
+from tfi2i.attribute_rules import PAPER_ATTRIBUTES
 from tfi2i.models.base import average_loss
 from tfi2i.models.base import require_training_size
 from tfi2i.models.base import TranslationModel
@@ -92,7 +92,7 @@ class AttributeEditor(TranslationModel):
     return tf.gather(source, order)
 
   def flipped(self, source, index):
-    """The test-time target with attribute `index` changed (data.attributes.change_rule:
+    """The test-time target with attribute `index` changed (attribute_rules.change_rule:
     a hair colour is set and the other hair colours cleared; any other attribute is
     flipped; the rest are kept)."""
     scale, offset = change_rule(self.attributes, index)
