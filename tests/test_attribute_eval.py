@@ -16,6 +16,7 @@ from tfi2i.data import attributes
 from tfi2i.data import demo_attributes
 from tfi2i.data import streams
 from tfi2i.data.images import DataError
+from tfi2i.metrics import attribute_accuracy
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = demo_attributes.ATTRIBUTES
@@ -238,11 +239,11 @@ def test_bad_classifiers_are_named(stargan_run, tmp_path):
   path = str(tmp_path / 'five.keras')
   wrong.save(path)
   with pytest.raises(ValueError, match='gives 5 outputs'):
-    attribute_classifier.load(path, NAMES)
+    attribute_accuracy.load(path, NAMES)
   with open(path + '.json', 'w') as f:
     json.dump({'attributes': ['Red_Top', 'a', 'b', 'c', 'd']}, f)
   with pytest.raises(ValueError, match='no attribute Bright_Centre, Dark_Bottom'):
-    attribute_classifier.load(path, NAMES)
+    attribute_accuracy.load(path, NAMES)
   bad = tmp_path / 'bad.keras'
   bad.write_bytes(b'not a model')
   r = subprocess.run([sys.executable, '-m', 'tfi2i.evaluate', f'--workdir={stargan_run[0]}',
@@ -265,8 +266,8 @@ def test_reference_classifier_learns_the_demo_attributes(tmp_path):
   model.compile(optimizer=keras.optimizers.Adam(1e-2),
                 loss=keras.losses.BinaryCrossentropy(from_logits=True))
   model.fit(x, labels.astype(np.float32), batch_size=16, epochs=30, verbose=0)
-  clf = attribute_classifier.Classifier(model, NAMES, NAMES)
-  assert attribute_classifier.accuracy(clf.predict(x), labels).min() > 0.9
+  clf = attribute_accuracy.Classifier(model, NAMES, NAMES)
+  assert attribute_accuracy.accuracy(clf.predict(x), labels).min() > 0.9
 
 
 def test_ablation_table_lists_each_run(tmp_path):

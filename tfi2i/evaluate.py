@@ -92,7 +92,6 @@ import numpy as np
 import tensorflow as tf
 
 import tfi2i
-from tfi2i import attribute_classifier
 from tfi2i import attribute_rules
 from tfi2i import cli as cli_lib
 from tfi2i import metrics
@@ -103,6 +102,7 @@ from tfi2i.data import images
 from tfi2i.data import transforms
 from tfi2i.data.streams import EvalData
 from tfi2i.data.images import DataError
+from tfi2i.metrics import attribute_accuracy
 from tfi2i.metrics import features as features_lib
 
 FEATURES = ('random', 'inception_v3', 'vgg16')
@@ -435,7 +435,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
   multiple = model.padding()[0]
   edits = None
   if data.attributes is not None:
-    loaded = (attribute_classifier.load(classifier, data.attribute_names)
+    loaded = (attribute_accuracy.load(classifier, data.attribute_names)
               if classifier else None)
     edits = _AttributeEdits(data, loaded, transform)
   elif classifier:
