@@ -4,9 +4,12 @@ adversarial and an attribute-classifier head (nets.attribute.AttributeDiscrimina
 several critic steps per generator step, target attributes drawn as the official codes do,
 and the CAM-consistency loss of paper 001 (tfi2i.gradcam) switched by `cam.apply_to`.
 
-A subclass sets `self.generator` and `self.discriminator`, implements `edit(images, source,
-target)` (the edited image; what the generator's attribute input is differs per paper) and
-`train_step`, and calls the helpers here for the shared parts.
+The recipe's `cam` section is this class's constructor: its cam_* arguments and their
+defaults are written here once; a subclass's constructor takes its own arguments, passes the
+rest (the cam_* among them) through **kwargs, and calls `_init_editor(attributes,
+image_size)`. It sets `self.generator` and `self.discriminator`, implements `edit(images,
+source, target)` (the edited image; what the generator's attribute input is differs per
+paper) and `train_step`, and calls the helpers here for the shared parts.
 """
 import numpy as np
 import tensorflow as tf
@@ -21,14 +24,6 @@ from tfi2i.models.base import require_training_size
 from tfi2i.models.base import TranslationModel
 
 
-CAM_DEFAULTS = dict(
-    cam_apply_to='none',  # the editor's own objective; 'both' is paper 001's
-    cam_weight=5.0,  # paper 001 sec. 3.2: lambda_CAM = 5 for G (eq. 5) and D (eq. 6)
-    cam_layer=-1,  # the discriminator block whose output Grad-CAM reads (-1: the last)
-    cam_normalize='standardize',  # eq. 3's Normalize (tfi2i/gradcam.py says why)
-    cam_clip_sum=True,  # M_CAM = clip(M_s->t + M_t->s, 0, 1)
-)
-
 
 class AttributeEditor(TranslationModel):
   """The shared part of the attribute editors (see the module docstring)."""
@@ -38,20 +33,30 @@ class AttributeEditor(TranslationModel):
   optimizer_names = ('g_optimizer', 'd_optimizer')
   needs_source = False  # whether edit() reads the source attributes (STGAN's difference)
 
-  def _init_editor(self, attributes, image_size, cam_apply_to, cam_weight, cam_layer,
-                   cam_normalize, cam_clip_sum):
-    attributes = tuple(str(a) for a in (attributes or PAPER_ATTRIBUTES))
-    if len(set(attributes)) != len(attributes):
-      raise ValueError(f'model.attributes names an attribute twice: {attributes}')
+  # The CAM-consistency loss of paper 001 (tfi2i/gradcam.py), the recipe's `cam` section
+  # (cam.apply_to is cam_apply_to), the same for the three editors.
+  def __init__(self, *,
+               cam_apply_to='none',  # the editor's own objective; 'both' is paper 001's
+               cam_weight=5.0,  # paper 001 sec. 3.2: lambda_CAM = 5 for G (eq. 5) and D (eq. 6)
+               cam_layer=-1,  # the discriminator block whose output Grad-CAM reads (-1: the last)
+               cam_normalize='standardize',  # eq. 3's Normalize (tfi2i/gradcam.py says why)
+               cam_clip_sum=True,  # M_CAM = clip(M_s->t + M_t->s, 0, 1)
+               seed=0, args=None, **kwargs):
+    super().__init__(seed=seed, args=locals(), **kwargs)
     gradcam.check_settings(cam_apply_to, cam_normalize)
-    self.attributes = attributes
-    self.n_attributes = len(attributes)
-    self.image_size = int(image_size)
     self.cam_apply_to = cam_apply_to
     self.cam_weight = float(cam_weight)
     self.cam_layer = int(cam_layer)
     self.cam_normalize = cam_normalize
     self.cam_clip_sum = bool(cam_clip_sum)
+
+  def _init_editor(self, attributes, image_size):
+    attributes = tuple(str(a) for a in (attributes or PAPER_ATTRIBUTES))
+    if len(set(attributes)) != len(attributes):
+      raise ValueError(f'model.attributes names an attribute twice: {attributes}')
+    self.attributes = attributes
+    self.n_attributes = len(attributes)
+    self.image_size = int(image_size)
 
   @property
   def cam_on_generator(self):
