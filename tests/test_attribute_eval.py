@@ -224,7 +224,7 @@ def test_evaluate_edits_start_from_the_file_labels(stargan_run):
   a = np.stack([transform(data.load(i)[0]) for i in range(2)])
   labels = data.attributes[:2]
   sample, k, _ = model.sampler(1, 0, 8)
-  out = sample(a, [0, 1], attributes=labels)
+  out = sample(a, [0, 1], {'attributes': labels})
   assert out.shape == (2, k, 32, 32, 3)
   for j in range(k):
     target = attribute_rules.change(labels, NAMES, j)

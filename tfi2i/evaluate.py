@@ -379,6 +379,12 @@ def _chunks(data: EvalData, count: int, size: int, transform, multiple: int):
     yield flush()
 
 
+def _labels(data: EvalData, indices) -> dict:
+  """The data's labels of inputs `indices` for the model's sampler: {'attributes': [n, k]}
+  on attribute data, {} otherwise."""
+  return {} if data.attributes is None else {'attributes': data.attributes[indices]}
+
+
 def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
              max_inputs: Optional[int] = None, features: str = 'random',
              features_weights: Optional[str] = None, seed: int = DEFAULT_SEED,
@@ -450,11 +456,9 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
   per_chunk = max(1, batch_size // k)
   done = 0
   for indices, a, b in _chunks(data, count, per_chunk, transform, multiple):
+    out = sample(a, indices, _labels(data, indices))  # [n, K, H, W, 3]
     if edits is not None:
-      out = sample(a, indices, attributes=data.attributes[indices])  # [n, K, H, W, 3]
       edits.add(indices, a, out)
-    else:
-      out = sample(a, indices)  # [n, K, H, W, 3]
     fake_feats.append(extractor(out.reshape((-1,) + out.shape[2:])))
     input_feats.append(extractor(a))
     colour['samples'].append(colourfulness(out.reshape((-1,) + out.shape[2:])))
@@ -490,7 +494,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
       'checkpoint': os.path.basename(checkpoint),
       'step': step,
       'model': type(model).__name__,
-      'variant': getattr(model, 'variant', None),
+      **model.report_fields(),  # {'variant': ...}: the model says what describes it
       'split': split,
       'data': data.description,
       'preprocess': describe_preprocess(config.data),

@@ -247,7 +247,7 @@ class AttributeEditor(TranslationModel):
     """How tfi2i.evaluate draws outputs: K = the number of attributes, the k-th output the
     input with attribute k changed as flipped() does, so realism scores all the edits
     against the real images (paper 001 Table 1: FID of the translations). The source
-    attributes are the data's labels when evaluate passes them (`attributes`, as the
+    attributes are the data's labels when the data has them (labels['attributes'], as the
     official test code reads them from the attribute file), else the discriminator's
     estimate (as the export's edit)."""
     del samples, seed
@@ -257,8 +257,9 @@ class AttributeEditor(TranslationModel):
     def edits(x, source):
       return tf.stack([self.edit(x, source, self.flipped(source, j)) for j in range(k)], axis=1)
 
-    def sample(a, indices, attributes=None):
+    def sample(a, indices, labels):
       del indices
+      attributes = labels.get('attributes')
       out = []
       for s in range(0, len(a), batch_size):
         x = tf.constant(a[s:s + batch_size])

@@ -187,21 +187,29 @@ class TranslationModel(keras.Model):
     return inputs
 
   def sampler(self, samples, seed, batch_size):
-    """How tfi2i.evaluate draws outputs: (fn(images [n, H, W, C], indices) -> float32
-    [n, K, H, W, C], K, description). Default: deterministic, K = 1 whatever `samples`
-    says: the first image output of the first endpoint, batch_size images per call."""
+    """How tfi2i.evaluate draws outputs: (fn(images [n, H, W, C], indices, labels) ->
+    float32 [n, K, H, W, C], K, description). `indices` are the inputs' numbers in the
+    split; `labels` the data's labels of those inputs, {name: array [n, ...]} (attribute
+    data: {'attributes': {0, 1} [n, k]}; {} for images alone): every sampler takes all
+    three and reads what it needs. Default: deterministic, K = 1 whatever `samples` says:
+    the first image output of the first endpoint, batch_size images per call."""
     del samples, seed
     name, endpoint = next(iter(self.endpoints().items()))
     output = next(o.name for o in endpoint.outputs if o.kind == 'image')
     gen = tf.function(lambda x: endpoint.fn(x)[output], reduce_retracing=True)
 
-    def sample(a, indices):
-      del indices
+    def sample(a, indices, labels):
+      del indices, labels
       out = [np.asarray(gen(a[s:s + batch_size]), np.float32)
              for s in range(0, a.shape[0], batch_size)]
       return np.concatenate(out)[:, None]
 
     return sample, 1, f'{type(self).__name__} {name}: deterministic, one sample per input'
+
+  def report_fields(self) -> dict:
+    """Fields that describe the model in tfi2i.evaluate's report, after its class name:
+    {'variant': None}; a model with variants names its own (BicycleGAN)."""
+    return {'variant': None}
 
   def apply_gradients(self, optimizer, tape, loss, variables, wide=None):
     """One optimizer update from `loss` recorded on `tape` (see apply_gradients)."""
