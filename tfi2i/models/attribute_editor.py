@@ -24,7 +24,6 @@ from tfi2i.models.base import require_training_size
 from tfi2i.models.base import TranslationModel
 
 
-
 class AttributeEditor(TranslationModel):
   """The shared part of the attribute editors (see the module docstring)."""
 
