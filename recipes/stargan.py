@@ -14,7 +14,7 @@ import ml_collections
 
 from recipes import common
 from tfi2i import models
-from tfi2i.data.attributes import PAPER_ATTRIBUTES
+from tfi2i.attribute_rules import PAPER_ATTRIBUTES
 
 
 def get_config() -> ml_collections.ConfigDict:

@@ -143,12 +143,12 @@ def test_translate_attrs_and_edit_each(trained, exported, tmp_path):
 
 
 def test_attribute_targets_follow_the_official_rules():
-  from tfi2i.data import attributes  # pylint: disable=g-import-not-at-top
+  from tfi2i import attribute_rules  # pylint: disable=g-import-not-at-top
   source = np.array([[0, 1, 0, 1]], np.float32)  # Bangs, Blond_Hair, Black_Hair, Male
-  np.testing.assert_array_equal(attributes.change(source, ATTRS, 2), [[0, 0, 1, 1]])
-  np.testing.assert_array_equal(attributes.change(source, ATTRS, 1), [[0, 1, 0, 1]])  # set
-  np.testing.assert_array_equal(attributes.change(source, ATTRS, 3), [[0, 1, 0, 0]])
-  np.testing.assert_array_equal(attributes.change(source, ATTRS, 1, 0.0), [[0, 0, 0, 1]])
+  np.testing.assert_array_equal(attribute_rules.change(source, ATTRS, 2), [[0, 0, 1, 1]])
+  np.testing.assert_array_equal(attribute_rules.change(source, ATTRS, 1), [[0, 1, 0, 1]])  # set
+  np.testing.assert_array_equal(attribute_rules.change(source, ATTRS, 3), [[0, 1, 0, 0]])
+  np.testing.assert_array_equal(attribute_rules.change(source, ATTRS, 1, 0.0), [[0, 0, 0, 1]])
 
 
 def test_evaluate_scores_every_edit(trained):

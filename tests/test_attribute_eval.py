@@ -10,13 +10,14 @@ from PIL import Image
 import pytest
 
 from tfi2i import attribute_classifier
+from tfi2i import attribute_rules
 from tfi2i import evaluate
 from tfi2i.data import attribute_table
-from tfi2i.data import attributes
 from tfi2i.data import demo_attributes
 from tfi2i.data import streams
 from tfi2i.data.images import DataError
 from tfi2i.data.sources import folder_source
+from tfi2i.metrics import attribute_accuracy
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = demo_attributes.ATTRIBUTES
@@ -225,10 +226,10 @@ def test_evaluate_edits_start_from_the_file_labels(stargan_run):
   a = np.stack([transform(data.load(i)[0]) for i in range(2)])
   labels = data.attributes[:2]
   sample, k, _ = model.sampler(1, 0, 8)
-  out = sample(a, [0, 1], attributes=labels)
+  out = sample(a, [0, 1], {'attributes': labels})
   assert out.shape == (2, k, 32, 32, 3)
   for j in range(k):
-    target = attributes.change(labels, NAMES, j)
+    target = attribute_rules.change(labels, NAMES, j)
     want = model.edit(tf.constant(a), tf.constant(labels), tf.constant(target))
     np.testing.assert_allclose(out[:, j], want, atol=1e-5)
 
@@ -240,11 +241,11 @@ def test_bad_classifiers_are_named(stargan_run, tmp_path):
   path = str(tmp_path / 'five.keras')
   wrong.save(path)
   with pytest.raises(ValueError, match='gives 5 outputs'):
-    attribute_classifier.load(path, NAMES)
+    attribute_accuracy.load(path, NAMES)
   with open(path + '.json', 'w') as f:
     json.dump({'attributes': ['Red_Top', 'a', 'b', 'c', 'd']}, f)
   with pytest.raises(ValueError, match='no attribute Bright_Centre, Dark_Bottom'):
-    attribute_classifier.load(path, NAMES)
+    attribute_accuracy.load(path, NAMES)
   bad = tmp_path / 'bad.keras'
   bad.write_bytes(b'not a model')
   r = subprocess.run([sys.executable, '-m', 'tfi2i.evaluate', f'--workdir={stargan_run[0]}',
@@ -267,8 +268,8 @@ def test_reference_classifier_learns_the_demo_attributes(tmp_path):
   model.compile(optimizer=keras.optimizers.Adam(1e-2),
                 loss=keras.losses.BinaryCrossentropy(from_logits=True))
   model.fit(x, labels.astype(np.float32), batch_size=16, epochs=30, verbose=0)
-  clf = attribute_classifier.Classifier(model, NAMES, NAMES)
-  assert attribute_classifier.accuracy(clf.predict(x), labels).min() > 0.9
+  clf = attribute_accuracy.Classifier(model, NAMES, NAMES)
+  assert attribute_accuracy.accuracy(clf.predict(x), labels).min() > 0.9
 
 
 def test_ablation_table_lists_each_run(tmp_path):

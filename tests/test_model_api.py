@@ -113,8 +113,8 @@ class TinyConditional(TranslationModel):
 
   def sampler(self, samples, seed, batch_size):
     """K conditions per input: cond_j = j / (K - 1) in every dimension."""
-    def sample(a, indices):
-      del indices
+    def sample(a, indices, labels):
+      del indices, labels
       conds = np.linspace(0, 1, samples, dtype=np.float32)
       return np.stack([np.asarray(self(a, tf.fill([len(a), self.n_cond], c))[0])
                        for c in conds], axis=1)

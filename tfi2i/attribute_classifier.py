@@ -18,12 +18,8 @@ average pooling and a linear layer to one logit per attribute; sigmoid cross-ent
 its accuracy on the real test images is measured and written next to it, and
 tfi2i.evaluate reports it with every score so a weak classifier is seen as one.
 
-A classifier file is a Keras model (.keras or .h5) taking float32 images [N, H, W, 3] in
-[-1, 1] and giving [N, m] scores. A JSON file next to it (FILE.keras.json; written here,
-optional for the user's own) says {"attributes": [m names in output order], "output":
-"logits" or "probabilities"}; without it the outputs are read as logits of the editor's
-attributes in the editor's order (m must equal their number). Images are resized to the
-classifier's input size when it has a fixed one.
+The classifier file (a Keras model and FILE.keras.json naming its outputs) and the
+accuracy of its calls are tfi2i.metrics.attribute_accuracy's, which tfi2i.evaluate reads.
 """
 import json
 import os
@@ -34,18 +30,20 @@ from typing import Optional
 from absl import flags
 import keras
 import numpy as np
-import tensorflow as tf
 
 import tfi2i
+from tfi2i import attribute_rules
 from tfi2i import cli as cli_lib
 from tfi2i import config as recipe_lib
+from tfi2i import evaluate
 from tfi2i import workdir as workdir_lib
 from tfi2i.data import attributes as attributes_lib
+from tfi2i.data import streams
 from tfi2i.data.images import DataError
+from tfi2i.metrics import attribute_accuracy
 
 DEFAULT_WIDTHS = (32, 64, 128, 256)
 DEFAULT_STEPS = 3000
-OUTPUTS = ('logits', 'probabilities')
 FILENAME = 'attribute_classifier.keras'
 
 
@@ -66,93 +64,10 @@ def build(n_attributes: int, image_size: int, widths=DEFAULT_WIDTHS) -> keras.Mo
   return keras.Model(inputs, outputs, name='attribute_classifier')
 
 
-class Classifier:
-  """A loaded classifier: `probabilities(images [N, H, W, 3] in [-1, 1])` -> [N, k] for the
-  editor's k attributes, in the editor's order."""
-
-  def __init__(self, model: keras.Model, names, wanted, output: str = 'logits',
-               path: str = '', info: Optional[dict] = None):
-    if output not in OUTPUTS:
-      raise ValueError(f'classifier output must be one of {OUTPUTS}, got {output!r}')
-    names, wanted = [str(n) for n in names], [str(w) for w in wanted]
-    missing = [w for w in wanted if w not in names]
-    if missing:
-      raise ValueError(f'the classifier {path or model.name} has no attribute '
-                       f'{", ".join(missing)}; it has: {", ".join(names)}')
-    self.model, self.output, self.path = model, output, path
-    self.columns = [names.index(w) for w in wanted]
-    self.attributes = tuple(wanted)
-    self.info = dict(info or {})
-    shape = model.inputs[0].shape if getattr(model, 'inputs', None) else None
-    self.size = (tuple(int(d) for d in shape[1:3])
-                 if shape is not None and None not in tuple(shape[1:3]) else None)
-    self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-
-  @property
-  def name(self) -> str:
-    return os.path.basename(self.path) if self.path else self.model.name
-
-  def probabilities(self, images, batch_size: int = 64) -> np.ndarray:
-    out = []
-    for s in range(0, len(images), batch_size):
-      x = tf.convert_to_tensor(np.asarray(images[s:s + batch_size], np.float32))
-      if self.size is not None and tuple(x.shape[1:3]) != self.size:
-        x = tf.image.resize(x, self.size, method='bilinear', antialias=True)
-      y = np.asarray(self._call(x), np.float32)
-      if y.ndim != 2:
-        raise ValueError(f'the classifier {self.name} gives outputs of shape {y.shape}; '
-                         'expected [N, attributes]')
-      out.append(y)
-    y = np.concatenate(out)[:, self.columns]
-    return 1.0 / (1.0 + np.exp(-y)) if self.output == 'logits' else y
-
-  def predict(self, images, batch_size: int = 64) -> np.ndarray:
-    """{0, 1} [N, k]: P(attribute) > 1/2."""
-    return (self.probabilities(images, batch_size) > 0.5).astype(np.float32)
-
-
-def sidecar(path: str) -> str:
-  return path + '.json'
-
-
-def load(path: str, wanted) -> Classifier:
-  """The classifier in `path` (see the module docstring), for the attributes `wanted`."""
-  if not os.path.exists(path):
-    raise FileNotFoundError(f'classifier file not found: {path}')
-  try:
-    model = keras.saving.load_model(path, compile=False)
-  except Exception as e:  # pylint: disable=broad-except
-    raise ValueError(f'cannot load the classifier {path}: {type(e).__name__}: {e}') from e
-  info = {}
-  if os.path.isfile(sidecar(path)):
-    with open(sidecar(path), encoding='utf-8') as f:
-      try:
-        info = json.load(f)
-      except json.JSONDecodeError as e:
-        raise ValueError(f'{sidecar(path)} is not JSON: {e}') from e
-  names = info.get('attributes')
-  if names is None:
-    width = int(model.outputs[0].shape[-1])
-    if width != len(wanted):
-      raise ValueError(f'the classifier {path} gives {width} outputs and has no '
-                       f'{os.path.basename(sidecar(path))} naming them; the editor has '
-                       f'{len(wanted)} attributes ({", ".join(wanted)}): write '
-                       '{"attributes": [...]} in that file')
-    names = wanted
-  return Classifier(model, names, wanted, info.get('output', 'logits'), path, info)
-
-
-def accuracy(predicted, labels) -> np.ndarray:
-  """Per attribute: the fraction of images where predicted == labels, [k]."""
-  return np.mean(np.asarray(predicted) == np.asarray(labels), axis=0)
-
-
-def test_accuracy(classifier: Classifier, data_cfg, batch_size: int = 64,
+def test_accuracy(classifier: attribute_accuracy.Classifier, data_cfg, batch_size: int = 64,
                   max_images: Optional[int] = None) -> dict:
   """The classifier's accuracy on the real images of the test split: {attribute: acc,
   'mean', 'num_images'}."""
-  from tfi2i import evaluate  # pylint: disable=import-outside-toplevel
-  from tfi2i.data import streams  # pylint: disable=import-outside-toplevel
   data = streams.stream('attributes').evaluation(data_cfg, 'test')
   transform = evaluate.eval_transform(data_cfg)
   n = len(data.names) if max_images is None else min(len(data.names), int(max_images))
@@ -160,7 +75,7 @@ def test_accuracy(classifier: Classifier, data_cfg, batch_size: int = 64,
   for s in range(0, n, batch_size):
     x = np.stack([transform(data.load(i)[0]) for i in range(s, min(n, s + batch_size))])
     preds.append(classifier.predict(x))
-  acc = accuracy(np.concatenate(preds), data.attributes[:n])
+  acc = attribute_accuracy.accuracy(np.concatenate(preds), data.attributes[:n])
   out = {a: float(v) for a, v in zip(data.attribute_names, acc)}
   out.update(mean=float(np.mean(acc)), num_images=int(n))
   return out
@@ -180,7 +95,7 @@ def train(workdir: str, output: str = '', steps: int = DEFAULT_STEPS, batch_size
   output = output or os.path.join(workdir_lib.eval_dir(workdir), FILENAME)
   if not output.endswith('.keras'):
     raise ValueError(f'--output must end in .keras, got {output}')
-  names = tuple(config.data.attributes) or attributes_lib.PAPER_ATTRIBUTES
+  names = tuple(config.data.attributes) or attribute_rules.PAPER_ATTRIBUTES
   size = int(config.data.crop_size)
   keras.utils.set_random_seed(int(seed))
   ds, info = attributes_lib.attribute_dataset(config.data, batch_size=int(batch_size),
@@ -200,7 +115,7 @@ def train(workdir: str, output: str = '', steps: int = DEFAULT_STEPS, batch_size
       'train': {'steps': int(steps), 'batch_size': int(batch_size), 'lr': float(lr),
                 'seed': int(seed), 'final_loss': float(history.history['loss'][-1])},
   }
-  classifier = Classifier(model, names, names, 'logits', output)
+  classifier = attribute_accuracy.Classifier(model, names, names, 'logits', output)
   result['test_accuracy'] = test_accuracy(classifier, config.data)
   result['seconds'] = round(time.time() - start, 1)
   result['tfi2i'] = tfi2i.__version__
@@ -208,7 +123,8 @@ def train(workdir: str, output: str = '', steps: int = DEFAULT_STEPS, batch_size
   tmp = output[:-len('.keras')] + '.tmp.keras'
   model.save(tmp)
   os.replace(tmp, output)
-  workdir_lib.atomic_write(sidecar(output), json.dumps(result, indent=2) + '\n')
+  workdir_lib.atomic_write(attribute_accuracy.sidecar(output),
+                           json.dumps(result, indent=2) + '\n')
   return result
 
 

@@ -56,7 +56,7 @@ Scores (images in [-1, 1]; see tfi2i.metrics for every definition):
              samples per mode (0 = the ground truth's own hue), 'gain' = mean chroma gain.
   attribute_edits  attribute editors (StarGAN, AttGAN, STGAN) on attribute data: the K = k
              outputs of an input are its k edits, edit j changing attribute j from the
-             labels of the attribute file (data.attributes.change: a hair colour set, any
+             labels of the attribute file (attribute_rules.change: a hair colour set, any
              other attribute flipped). Per attribute and their mean:
                accuracy     with --classifier (tfi2i.attribute_classifier): the fraction of
                             edits whose attribute j the classifier reads as the target
@@ -92,18 +92,18 @@ import numpy as np
 import tensorflow as tf
 
 import tfi2i
-from tfi2i import attribute_classifier
+from tfi2i import attribute_rules
 from tfi2i import cli as cli_lib
 from tfi2i import metrics
 from tfi2i import data as data_lib
 from tfi2i import restore as restore_lib
 from tfi2i import workdir as workdir_lib
-from tfi2i.data import attributes as attributes_lib
 from tfi2i.data import demo_multimodal
 from tfi2i.data import images
 from tfi2i.data import transforms
 from tfi2i.data.streams import EvalData
 from tfi2i.data.images import DataError
+from tfi2i.metrics import attribute_accuracy
 from tfi2i.metrics import features as features_lib
 from tfi2i.schema import RecipeError
 
@@ -252,7 +252,7 @@ def mask_region(path: str, transform) -> np.ndarray:
 
 class _AttributeEdits:
   """Scores of the edits of attribute data (K = k edits per input, edit j changes attribute
-  j as data.attributes.change does): attribute accuracy by a classifier, preservation (L1
+  j as attribute_rules.change does): attribute accuracy by a classifier, preservation (L1
   and PSNR of each edit to its input) and masked PSNR over the pixels outside attribute j's
   region mask (paper 001 Table 2)."""
 
@@ -273,7 +273,7 @@ class _AttributeEdits:
       self.per['l1'][j].append(metrics.l1(edit, a))
       self.per['psnr'][j].append(metrics.psnr(edit, a))
       if self.classifier is not None:
-        target = attributes_lib.change(labels, self.names, j)[:, j]
+        target = attribute_rules.change(labels, self.names, j)[:, j]
         self.per['correct'][j].append(self.classifier.predict(edit)[:, j] == target)
       paths = self.masks.get(name)
       for row, i in enumerate(indices):
@@ -374,6 +374,12 @@ def _chunks(data: EvalData, count: int, size: int, transform, multiple: int):
     yield flush()
 
 
+def _labels(data: EvalData, indices) -> dict:
+  """The data's labels of inputs `indices` for the model's sampler: {'attributes': [n, k]}
+  on attribute data, {} otherwise."""
+  return {} if data.attributes is None else {'attributes': data.attributes[indices]}
+
+
 def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
              max_inputs: Optional[int] = None, features: str = 'random',
              features_weights: Optional[str] = None, seed: int = DEFAULT_SEED,
@@ -430,7 +436,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
   multiple = model.padding()[0]
   edits = None
   if data.attributes is not None:
-    loaded = (attribute_classifier.load(classifier, data.attribute_names)
+    loaded = (attribute_accuracy.load(classifier, data.attribute_names)
               if classifier else None)
     edits = _AttributeEdits(data, loaded, transform)
   elif classifier:
@@ -445,11 +451,9 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
   per_chunk = max(1, batch_size // k)
   done = 0
   for indices, a, b in _chunks(data, count, per_chunk, transform, multiple):
+    out = sample(a, indices, _labels(data, indices))  # [n, K, H, W, 3]
     if edits is not None:
-      out = sample(a, indices, attributes=data.attributes[indices])  # [n, K, H, W, 3]
       edits.add(indices, a, out)
-    else:
-      out = sample(a, indices)  # [n, K, H, W, 3]
     fake_feats.append(extractor(out.reshape((-1,) + out.shape[2:])))
     input_feats.append(extractor(a))
     colour['samples'].append(colourfulness(out.reshape((-1,) + out.shape[2:])))
@@ -485,7 +489,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
       'checkpoint': os.path.basename(checkpoint),
       'step': step,
       'model': type(model).__name__,
-      'variant': getattr(model, 'variant', None),
+      **model.report_fields(),  # {'variant': ...}: the model says what describes it
       'split': split,
       'data': data.description,
       'preprocess': describe_preprocess(config.data),

@@ -4,7 +4,7 @@
       [--direction=b_to_a] [--batch_size=1] [--samples=K [--seed=S] | --reference=IMG]
   python -m tfi2i.translate --model=EXPORT_DIR --input=... --output=DIR \
       --attrs="Bangs=1,Male=-1" | --edit=each [--mask]      (attribute editors:
-      tfi2i/attribute_edit.py says what they write)
+      `edit_attributes` says what they write)
 
 --model is a version folder (holds saved_model.pb) or an export base (the highest integer
 version is used); `BASE/latest` is accepted as an alias for the highest version of BASE.
@@ -30,6 +30,7 @@ are still written and the CLI exits with status 1 and the count of failures.
 """
 import dataclasses
 import html
+import json
 import os
 import sys
 import urllib.parse
@@ -39,6 +40,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from tfi2i import attribute_edit
 from tfi2i import cli as cli_lib
 from tfi2i import endpoints as ep
 from tfi2i.data import images as image_io
@@ -538,6 +540,94 @@ def translate(model_dir, inputs, output_dir: str, direction: str = 'a_to_b',
                          translated=len(written))
 
 
+def edit_attributes(model_dir, inputs, output_dir: str, attrs: str | None = None,
+                    each: bool = False, batch_size: int = 1,
+                    mask: bool = False) -> TranslateResult:
+  """Attribute edits of image files with an exported attribute editor (StarGAN, AttGAN,
+  STGAN; its signatures found by tfi2i.attribute_edit.editor_signatures): what
+  `--attrs=... | --edit=each [--mask]` runs. Writes into `output_dir`:
+
+    --attrs="Bangs=1,Male=-1"   one output per input, <name>.png: the named attributes set
+                                (1) or cleared (-1 or 0), the others kept as the
+                                discriminator's classifier sees them in the input (the
+                                export's `attributes` signature);
+    --edit=each                 one output per attribute, <name>__<attribute>.png: that
+                                attribute changed as the official test-time targets do (a
+                                hair colour set, the other hair colours cleared; any other
+                                attribute flipped), the rest kept;
+    --mask                      also the Grad-CAM mask of each edit (paper 001),
+                                <name>__<attribute>__mask.png (or <name>__mask.png), gray.
+  The gallery (index.html) has a row per input: the input, then a column per edit (and its
+  mask), like the papers' figures; attributes.json holds the classifier's probabilities of
+  each input. Failed files are listed, not raised.
+  """
+  if bool(attrs) == bool(each):
+    raise ValueError('give either --attrs=NAME=1,... or --edit=each')
+  if batch_size < 1:
+    raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+  model = open_model(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
+  sig, target_input, classifier, probabilities, mask_sig = attribute_edit.editor_signatures(
+      model)
+  names = tuple(target_input.labels)
+  changes = attribute_edit.parse_attrs(attrs, names) if attrs else {}
+  if mask and mask_sig is None:
+    raise ValueError(f'--mask: {model.description} has no signature with the edit\'s mask')
+  if mask:
+    sig = mask_sig
+  paths, output_dir = input_paths(inputs, output_dir)
+  stems = output_names(paths)
+  failures, sizes = {}, {}
+
+  def run(items):
+    pixels = np.stack([image for _, _, image in items])
+    probs = model.call(classifier, {'images': to_float(pixels)})[probabilities.name]
+    source = (np.asarray(probs) > 0.5).astype(np.float32)
+    targets = (attribute_edit.each_changed(source, names) if each else
+               [(OUTPUT_KEY, attribute_edit.with_changes(source, names, changes))])
+    return probs, {key: model.images(sig, pixels, {target_input.name: target})
+                   for key, target in targets}
+
+  written, found = {}, {}
+  for batch in batches(read_inputs(paths, failures), batch_size):
+    for items, (probs, outputs) in run_batch(batch, run, failures, 'edit'):
+      for j, (i, _, image) in enumerate(items):
+        sizes[i] = _size(image)
+        rel = {INPUTS_DIR: os.path.join(INPUTS_DIR, stems[i] + '.png')}
+        image_io.save_png(os.path.join(output_dir, rel[INPUTS_DIR]), image)
+        for key, out in outputs.items():
+          stem = stems[i] if key == OUTPUT_KEY else f'{stems[i]}__{key}'
+          rel[key] = stem + '.png'
+          image_io.save_png(os.path.join(output_dir, rel[key]), out['output'][j])
+          if mask:
+            rel[f'{key}__mask'] = f'{stem}__mask.png'
+            image_io.save_png(os.path.join(output_dir, rel[f'{key}__mask']), out['mask'][j])
+        written[i] = rel
+        found[os.path.basename(paths[i])] = {n: round(float(v), 4)
+                                             for n, v in zip(names, probs[j])}
+
+  keys = [OUTPUT_KEY] if not each else list(names)
+  columns = [c for k in keys for c in ([k, f'{k}__mask'] if mask else [k])]
+  rows = []
+  for i, p in enumerate(paths):
+    source_name = os.path.basename(p)
+    if i in failures:
+      rows.append([(f'{source_name}: {failures[i]}', None)] + [('failed', None)] * len(columns))
+      continue
+    size = sizes[i]
+    rows.append([(f'{source_name} ({size})', written[i][INPUTS_DIR])] +
+                [(written[i][c], written[i][c]) for c in columns])
+  header = ['input'] + [c.replace('__mask', ' mask') for c in columns]
+  title = (f'--attrs={attrs}' if attrs else 'each attribute changed') + f': {model.description}'
+  gallery = write_gallery(os.path.join(output_dir, GALLERY), rows, header=header, title=title)
+  if found:
+    with open(os.path.join(output_dir, 'attributes.json'), 'w', encoding='utf-8') as f:
+      json.dump({'attributes': list(names), 'probabilities': found}, f, indent=1)
+  outputs = [os.path.join(output_dir, written[i][k]) for i in sorted(written) for k in keys]
+  return TranslateResult(model.description, outputs,
+                         [(paths[i], failures[i]) for i in sorted(failures)], gallery,
+                         translated=len(written))
+
+
 def _column_order(key):
   """output first, then its samples in order, then other outputs."""
   base, _, j = key.partition(SAMPLE_SEP)
@@ -566,11 +656,10 @@ def cli(model: str, input: str, output: str,  # pylint: disable=redefined-builti
   gallery is; returns the exit status."""
   try:
     if attrs or edit or mask:
-      from tfi2i import attribute_edit  # pylint: disable=import-outside-toplevel
       if edit not in (None, '', attribute_edit.EACH):
         raise ValueError(f'--edit={edit}: the only mode is --edit={attribute_edit.EACH}')
-      result = attribute_edit.edit(model, input, output, attrs, edit == attribute_edit.EACH,
-                                   batch_size, mask)
+      result = edit_attributes(model, input, output, attrs, edit == attribute_edit.EACH,
+                               batch_size, mask)
       return report(result)
     result = translate(model, input, output, direction, batch_size, samples, seed, reference,
                        parse_values(extra), attention)

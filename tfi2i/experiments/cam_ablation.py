@@ -69,10 +69,9 @@ def mask_overlap(workdir: str, batch_size: int = 16) -> dict:
   """{attribute: {'inside', 'iou', 'region_share'}} of a workdir's editor (see --masks)."""
   import numpy as np  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tfi2i import attribute_rules  # pylint: disable=import-outside-toplevel
   from tfi2i import evaluate  # pylint: disable=import-outside-toplevel
   from tfi2i import restore as restore_lib  # pylint: disable=import-outside-toplevel
-
-  from tfi2i.data import attributes  # pylint: disable=import-outside-toplevel
   from tfi2i.data import streams  # pylint: disable=import-outside-toplevel
   model, config, step, _ = restore_lib.restore_model(workdir)
   data = streams.stream('attributes').evaluation(config.data, 'test')
@@ -88,7 +87,7 @@ def mask_overlap(workdir: str, batch_size: int = 16) -> dict:
     for j, name in enumerate(names):
       if name not in data.masks:
         continue
-      target = attributes.change(source, names, j)
+      target = attribute_rules.change(source, names, j)
       fake = model.edit(x, tf.constant(source), tf.constant(target))
       mask = np.asarray(model.cam_mask(x, fake, tf.constant(source), tf.constant(target),
                                        training=False))[..., 0]

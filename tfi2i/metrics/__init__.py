@@ -1,4 +1,5 @@
-"""Evaluation metrics: diversity, fidelity to the ground truth, realism (FID/KID).
+"""Evaluation metrics: diversity, fidelity to the ground truth, realism (FID/KID); attribute
+accuracy of edits by a classifier file (attribute_accuracy).
 
 No weights are downloaded: the default feature extractor is a fixed, seeded random conv
 net (`random_conv_features`); pretrained Keras networks need a local weights file.

@@ -13,7 +13,6 @@ import tensorflow as tf
 from tfi2i import losses
 from tfi2i import nets
 from tfi2i.models.attribute_editor import AttributeEditor
-from tfi2i.models.attribute_editor import CAM_DEFAULTS
 from tfi2i.models.base import average_loss
 
 
@@ -30,39 +29,38 @@ class AttGAN(AttributeEditor):
   """Per step, as train.py: n_d critic updates, each on a batch of its own, then one
   generator update on the next batch (n_d + 1 batches per step). Target attributes are the
   batch's own in a random order (tf.random_shuffle); the generator reads attributes scaled to
-  +-thres_int, and at test time the changed attributes at +-test_int."""
+  +-thres_int, and at test time the changed attributes at +-test_int.
+
+  STGAN is AttGAN with another generator: it names the arguments it changes or adds, passes
+  the rest through **kwargs, and builds its generator in `_make_generator`."""
 
   loss_args = ('lambda_gp', 'lambda_d_att', 'lambda_g_att', 'lambda_rec')
   needs_source = True  # edit() scales the changed attributes (test_int)
 
   # Sources: LynnHo/AttGAN-Tensorflow v1 train.py (T), the official commands in its README
-  # (R); paper 001 sec. 4.1 (P).
+  # (R); csmliu/STGAN train.py (S), which keeps T's defaults except those STGAN names
+  # again; paper 001 sec. 4.1 (P). The cam_* arguments (the recipe's `cam` section) are
+  # AttributeEditor's.
   def __init__(self, *,
-               attributes=(),  # P / T --atts: the 13 attributes (empty: those)
-               image_size=128,  # T --img_size
-               dim=64,  # T --enc_dim, --dec_dim
-               n_layers=5,  # T --enc_layers, --dec_layers
+               attributes=(),  # P / T, S --atts: the 13 attributes (empty: those)
+               image_size=128,  # T, S --img_size
+               dim=64,  # T, S --enc_dim, --dec_dim
+               n_layers=5,  # T, S --enc_layers, --dec_layers
                shortcut_layers=1,  # T / R --shortcut_layers 1
                inject_layers=1,  # R --inject_layers 1 (the released model; T's default 0)
-               dis_dim=64,  # T --dis_dim
-               dis_fc_dim=1024,  # T --dis_fc_dim
-               dis_layers=5,  # T --dis_layers
-               n_d=5,  # T --n_d
-               thres_int=0.5,  # T --thres_int
-               test_int=1.0,  # T --test_int
-               lambda_gp=10.0,  # T: gradient_penalty weight 10 (mode 'wgan', line samples)
-               lambda_d_att=1.0,  # T: d_loss = ... + xa_loss_att
-               lambda_g_att=10.0,  # T: g_loss = ... + xb__loss_att * 10.0
-               lambda_rec=100.0,  # T: g_loss = ... + xa__loss_rec * 100.0
-               cam_apply_to=CAM_DEFAULTS['cam_apply_to'],
-               cam_weight=CAM_DEFAULTS['cam_weight'],
-               cam_layer=CAM_DEFAULTS['cam_layer'],
-               cam_normalize=CAM_DEFAULTS['cam_normalize'],
-               cam_clip_sum=CAM_DEFAULTS['cam_clip_sum'],
-               seed=0, **kwargs):
+               dis_dim=64,  # T, S --dis_dim
+               dis_fc_dim=1024,  # T, S --dis_fc_dim
+               dis_layers=5,  # T, S --dis_layers
+               n_d=5,  # T, S --n_d
+               thres_int=0.5,  # T, S --thres_int
+               test_int=1.0,  # T, S --test_int
+               lambda_gp=10.0,  # T, S: gradient_penalty weight 10 (mode 'wgan', line samples)
+               lambda_d_att=1.0,  # T, S: d_loss = ... + xa_loss_att
+               lambda_g_att=10.0,  # T, S: g_loss = ... + xb__loss_att * 10.0
+               lambda_rec=100.0,  # T: g_loss = ... + xa__loss_rec * 100.0; S --rec_loss_weight
+               seed=0, args=None, **kwargs):
     super().__init__(seed=seed, args=locals(), **kwargs)
-    self._init_editor(attributes, image_size, cam_apply_to, cam_weight, cam_layer,
-                      cam_normalize, cam_clip_sum)
+    self._init_editor(attributes, image_size)
     if int(n_d) < 1:
       raise ValueError(f'n_d must be >= 1, got {n_d}')
     self.batches_per_step = int(n_d) + 1
@@ -73,9 +71,11 @@ class AttGAN(AttributeEditor):
     self.generator = self._make_generator()
     self.discriminator = nets.attgan_discriminator(self.n_attributes, image_size, dis_dim,
                                                    dis_layers, dis_fc_dim)
-    self.discriminator.layer_index(cam_layer)  # a bad cam.layer fails here, not mid-run
+    self.discriminator.layer_index(self.cam_layer)  # a bad cam.layer fails here, not mid-run
 
   def _make_generator(self):
+    """The generator __init__ builds, from self.args (STGAN's: with selective transfer
+    units)."""
     a = self.args
     return nets.attgan_generator(self.n_attributes, a['dim'], a['n_layers'],
                                  a['shortcut_layers'], a['inject_layers'])
@@ -141,46 +141,23 @@ class STGAN(AttGAN):
   difference attribute vector (train.py --label diff: b_ - a_, i.e. target - source at
   thres_int 0.5; zero for the reconstruction; +-test_int for a changed attribute at test)."""
 
-  # Sources: csmliu/STGAN train.py (S); paper 001 sec. 4.1 (P).
+  # Sources: csmliu/STGAN train.py (S). The other arguments are AttGAN's, at the defaults
+  # S keeps (cited there).
   def __init__(self, *,
-               attributes=(),  # P / S --atts: the 13 attributes (empty: those)
-               image_size=128,  # S --img_size
-               dim=64,  # S --enc_dim, --dec_dim
-               n_layers=5,  # S --enc_layers, --dec_layers
                shortcut_layers=4,  # S --shortcut_layers
                inject_layers=4,  # S --inject_layers
                stu_dim=64,  # S --stu_dim
                stu_layers=4,  # S --stu_layers
                stu_kernel_size=3,  # S --stu_kernel_size
-               dis_dim=64,  # S --dis_dim
-               dis_fc_dim=1024,  # S --dis_fc_dim
-               dis_layers=5,  # S --dis_layers
-               n_d=5,  # S --n_d
-               thres_int=0.5,  # S --thres_int
-               test_int=1.0,  # S --test_int
-               lambda_gp=10.0,  # S: gradient penalty weight 10
-               lambda_d_att=1.0,  # S: d_loss = ... + xa_loss_att
-               lambda_g_att=10.0,  # S: g_loss = ... + xb__loss_att * 10.0
-               lambda_rec=100.0,  # S --rec_loss_weight
-               cam_apply_to=CAM_DEFAULTS['cam_apply_to'],
-               cam_weight=CAM_DEFAULTS['cam_weight'],
-               cam_layer=CAM_DEFAULTS['cam_layer'],
-               cam_normalize=CAM_DEFAULTS['cam_normalize'],
-               cam_clip_sum=CAM_DEFAULTS['cam_clip_sum'],
                seed=0, **kwargs):
-    args = {k: v for k, v in locals().items()
-            if k not in ('self', 'kwargs', '__class__', 'stu_dim', 'stu_layers',
-                         'stu_kernel_size')}
-    # read by _make_generator during AttGAN.__init__ (plain ints: not tracked by Keras)
-    object.__setattr__(self, '_stu', dict(stu_dim=stu_dim, stu_layers=stu_layers,
-                                          stu_kernel_size=stu_kernel_size))
-    super().__init__(**args, **kwargs)
-    self.args = {**self.args, **self._stu}
+    super().__init__(shortcut_layers=shortcut_layers, inject_layers=inject_layers, seed=seed,
+                     args=locals(), **kwargs)
 
   def _make_generator(self):
     a = self.args
     return nets.stgan_generator(self.n_attributes, a['dim'], a['n_layers'],
-                                a['shortcut_layers'], a['inject_layers'], **self._stu)
+                                a['shortcut_layers'], a['inject_layers'], stu_dim=a['stu_dim'],
+                                stu_layers=a['stu_layers'], stu_kernel_size=a['stu_kernel_size'])
 
   def generator_input(self, source, target):
     return self._scaled(target) - self._scaled(source)

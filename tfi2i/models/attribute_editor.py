@@ -4,9 +4,12 @@ adversarial and an attribute-classifier head (nets.attribute.AttributeDiscrimina
 several critic steps per generator step, target attributes drawn as the official codes do,
 and the CAM-consistency loss of paper 001 (tfi2i.gradcam) switched by `cam.apply_to`.
 
-A subclass sets `self.generator` and `self.discriminator`, implements `edit(images, source,
-target)` (the edited image; what the generator's attribute input is differs per paper) and
-`train_step`, and calls the helpers here for the shared parts.
+The recipe's `cam` section is this class's constructor: its cam_* arguments and their
+defaults are written here once; a subclass's constructor takes its own arguments, passes the
+rest (the cam_* among them) through **kwargs, and calls `_init_editor(attributes,
+image_size)`. It sets `self.generator` and `self.discriminator`, implements `edit(images,
+source, target)` (the edited image; what the generator's attribute input is differs per
+paper) and `train_step`, and calls the helpers here for the shared parts.
 """
 import numpy as np
 import tensorflow as tf
@@ -14,20 +17,11 @@ import tensorflow as tf
 from tfi2i import endpoints as ep
 from tfi2i import gradcam
 from tfi2i import losses
-from tfi2i.data.attributes import change_rule
-from tfi2i.data.attributes import PAPER_ATTRIBUTES
+from tfi2i.attribute_rules import change_rule
+from tfi2i.attribute_rules import PAPER_ATTRIBUTES
 from tfi2i.models.base import average_loss
 from tfi2i.models.base import require_training_size
 from tfi2i.models.base import TranslationModel
-
-
-CAM_DEFAULTS = dict(
-    cam_apply_to='none',  # the editor's own objective; 'both' is paper 001's
-    cam_weight=5.0,  # paper 001 sec. 3.2: lambda_CAM = 5 for G (eq. 5) and D (eq. 6)
-    cam_layer=-1,  # the discriminator block whose output Grad-CAM reads (-1: the last)
-    cam_normalize='standardize',  # eq. 3's Normalize (tfi2i/gradcam.py says why)
-    cam_clip_sum=True,  # M_CAM = clip(M_s->t + M_t->s, 0, 1)
-)
 
 
 class AttributeEditor(TranslationModel):
@@ -38,20 +32,30 @@ class AttributeEditor(TranslationModel):
   optimizer_names = ('g_optimizer', 'd_optimizer')
   needs_source = False  # whether edit() reads the source attributes (STGAN's difference)
 
-  def _init_editor(self, attributes, image_size, cam_apply_to, cam_weight, cam_layer,
-                   cam_normalize, cam_clip_sum):
-    attributes = tuple(str(a) for a in (attributes or PAPER_ATTRIBUTES))
-    if len(set(attributes)) != len(attributes):
-      raise ValueError(f'model.attributes names an attribute twice: {attributes}')
+  # The CAM-consistency loss of paper 001 (tfi2i/gradcam.py), the recipe's `cam` section
+  # (cam.apply_to is cam_apply_to), the same for the three editors.
+  def __init__(self, *,
+               cam_apply_to='none',  # the editor's own objective; 'both' is paper 001's
+               cam_weight=5.0,  # paper 001 sec. 3.2: lambda_CAM = 5 for G (eq. 5) and D (eq. 6)
+               cam_layer=-1,  # the discriminator block whose output Grad-CAM reads (-1: the last)
+               cam_normalize='standardize',  # eq. 3's Normalize (tfi2i/gradcam.py says why)
+               cam_clip_sum=True,  # M_CAM = clip(M_s->t + M_t->s, 0, 1)
+               seed=0, args=None, **kwargs):
+    super().__init__(seed=seed, args=locals(), **kwargs)
     gradcam.check_settings(cam_apply_to, cam_normalize)
-    self.attributes = attributes
-    self.n_attributes = len(attributes)
-    self.image_size = int(image_size)
     self.cam_apply_to = cam_apply_to
     self.cam_weight = float(cam_weight)
     self.cam_layer = int(cam_layer)
     self.cam_normalize = cam_normalize
     self.cam_clip_sum = bool(cam_clip_sum)
+
+  def _init_editor(self, attributes, image_size):
+    attributes = tuple(str(a) for a in (attributes or PAPER_ATTRIBUTES))
+    if len(set(attributes)) != len(attributes):
+      raise ValueError(f'model.attributes names an attribute twice: {attributes}')
+    self.attributes = attributes
+    self.n_attributes = len(attributes)
+    self.image_size = int(image_size)
 
   @property
   def cam_on_generator(self):
@@ -92,7 +96,7 @@ class AttributeEditor(TranslationModel):
     return tf.gather(source, order)
 
   def flipped(self, source, index):
-    """The test-time target with attribute `index` changed (data.attributes.change_rule:
+    """The test-time target with attribute `index` changed (attribute_rules.change_rule:
     a hair colour is set and the other hair colours cleared; any other attribute is
     flipped; the rest are kept)."""
     scale, offset = change_rule(self.attributes, index)
@@ -242,7 +246,7 @@ class AttributeEditor(TranslationModel):
     """How tfi2i.evaluate draws outputs: K = the number of attributes, the k-th output the
     input with attribute k changed as flipped() does, so realism scores all the edits
     against the real images (paper 001 Table 1: FID of the translations). The source
-    attributes are the data's labels when evaluate passes them (`attributes`, as the
+    attributes are the data's labels when the data has them (labels['attributes'], as the
     official test code reads them from the attribute file), else the discriminator's
     estimate (as the export's edit)."""
     del samples, seed
@@ -252,8 +256,9 @@ class AttributeEditor(TranslationModel):
     def edits(x, source):
       return tf.stack([self.edit(x, source, self.flipped(source, j)) for j in range(k)], axis=1)
 
-    def sample(a, indices, attributes=None):
+    def sample(a, indices, labels):
       del indices
+      attributes = labels.get('attributes')
       out = []
       for s in range(0, len(a), batch_size):
         x = tf.constant(a[s:s + batch_size])

@@ -69,6 +69,9 @@ class TranslationModel(keras.Model):
   up. `tfi2i.models.build_model` fills them from the recipe's `model` section (and `loss`
   section: the arguments named in `loss_args`); a recipe key that is not an argument is an
   error naming it. Arguments with fixed choices are checked here or by the nets they go to.
+  A base class between this one and a model may own arguments its models share (e.g.
+  AttributeEditor's cam_*): it takes them the same way plus `args=None`, and passes its own
+  `args=locals()` up; the model passes them through `**kwargs` (see `schema`).
 
   Subclasses define:
     call(images, ..., training=False): inference;
@@ -105,11 +108,16 @@ class TranslationModel(keras.Model):
   min_input_size = None
 
   def __init__(self, *, seed=0, args=None, **kwargs):
-    """seed: train.seed; args: the subclass's `locals()` (its recipe arguments)."""
+    """seed: train.seed; args: the subclass's `locals()` (its recipe arguments); a base
+    class's locals() hold those of the class below it as `args`, and the value of the
+    class furthest down wins."""
     super().__init__(**kwargs)
     self.seed = int(seed)
-    names = schema(type(self))
-    self.args = {k: v for k, v in (args or {}).items() if k in names}
+    values = {}
+    while args:
+      values.update(args)
+      args = args.get('args')
+    self.args = {k: values[k] for k in schema(type(self)) if k in values}
 
   def compile(self, **optimizers):
     super().compile(optimizer=None)
@@ -179,21 +187,29 @@ class TranslationModel(keras.Model):
     return inputs
 
   def sampler(self, samples, seed, batch_size):
-    """How tfi2i.evaluate draws outputs: (fn(images [n, H, W, C], indices) -> float32
-    [n, K, H, W, C], K, description). Default: deterministic, K = 1 whatever `samples`
-    says: the first image output of the first endpoint, batch_size images per call."""
+    """How tfi2i.evaluate draws outputs: (fn(images [n, H, W, C], indices, labels) ->
+    float32 [n, K, H, W, C], K, description). `indices` are the inputs' numbers in the
+    split; `labels` the data's labels of those inputs, {name: array [n, ...]} (attribute
+    data: {'attributes': {0, 1} [n, k]}; {} for images alone): every sampler takes all
+    three and reads what it needs. Default: deterministic, K = 1 whatever `samples` says:
+    the first image output of the first endpoint, batch_size images per call."""
     del samples, seed
     name, endpoint = next(iter(self.endpoints().items()))
     output = next(o.name for o in endpoint.outputs if o.kind == 'image')
     gen = tf.function(lambda x: endpoint.fn(x)[output], reduce_retracing=True)
 
-    def sample(a, indices):
-      del indices
+    def sample(a, indices, labels):
+      del indices, labels
       out = [np.asarray(gen(a[s:s + batch_size]), np.float32)
              for s in range(0, a.shape[0], batch_size)]
       return np.concatenate(out)[:, None]
 
     return sample, 1, f'{type(self).__name__} {name}: deterministic, one sample per input'
+
+  def report_fields(self) -> dict:
+    """Fields that describe the model in tfi2i.evaluate's report, after its class name:
+    {'variant': None}; a model with variants names its own (BicycleGAN)."""
+    return {'variant': None}
 
   def apply_gradients(self, optimizer, tape, loss, variables, wide=None):
     """One optimizer update from `loss` recorded on `tape` (see apply_gradients)."""
@@ -237,10 +253,27 @@ class TranslationModel(keras.Model):
 
 
 def schema(cls) -> dict:
-  """{argument: default} of a model class's constructor: its recipe keys."""
-  params = inspect.signature(cls.__init__).parameters
-  return {name: p.default for name, p in params.items()
-          if p.kind == inspect.Parameter.KEYWORD_ONLY and name not in ('seed', 'args')}
+  """{argument: default} of a model class's constructor: its recipe keys.
+
+  A constructor that takes **kwargs passes what it does not name up to its base, so the
+  keyword-only arguments of the TranslationModel classes above it are the class's too
+  (StarGAN's cam_* are AttributeEditor's), up to a constructor without **kwargs. A class
+  that names an argument of a base again gives it its own default (STGAN's
+  shortcut_layers). The class's own arguments come first, then its bases'.
+  """
+  out = {}
+  for klass in cls.__mro__:
+    if not issubclass(klass, TranslationModel):
+      break
+    if '__init__' not in vars(klass):
+      continue
+    params = inspect.signature(vars(klass)['__init__']).parameters.values()
+    for p in params:
+      if p.kind == inspect.Parameter.KEYWORD_ONLY and p.name not in ('seed', 'args'):
+        out.setdefault(p.name, p.default)
+    if not any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params):
+      break
+  return out
 
 
 def apply_gradients(optimizer, tape, loss, variables, wide=None):

@@ -274,7 +274,8 @@ class BicycleGAN(TranslationModel):
     (dropout off), as the official test.py (model.eval())."""
     gen = tf.function(lambda x, z: self(x, z=z), reduce_retracing=True)
 
-    def sample(a, indices):
+    def sample(a, indices, labels):
+      del labels
       n = a.shape[0]
       x = np.repeat(a, samples, axis=0)
       z = np.concatenate([latent_codes(seed, i, samples, self.nz) for i in indices])
@@ -285,6 +286,9 @@ class BicycleGAN(TranslationModel):
     how = (f'BicycleGAN ({self.variant}): G(A, z), z ~ N(0, I) of {self.nz} dims from '
            f'NumPy default_rng([seed={seed}, input index]); dropout off')
     return sample, samples, how
+
+  def report_fields(self):
+    return {'variant': self.variant}
 
   def endpoints(self):
     """a_to_b: G(A, 0). a_to_b_sample: G(A, z) for given codes z [K, nz]. a_to_b_random:

@@ -115,8 +115,8 @@ class Pix2Pix(TranslationModel):
     del batch_size
     gen = tf.function(lambda x: self(x), reduce_retracing=True)
 
-    def sample(a, indices):
-      del indices
+    def sample(a, indices, labels):
+      del indices, labels
       return np.stack([np.concatenate([np.asarray(gen(a[i:i + 1]), np.float32)
                                        for _ in range(samples)]) for i in range(a.shape[0])])
 

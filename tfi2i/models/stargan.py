@@ -11,7 +11,6 @@ import tensorflow as tf
 from tfi2i import losses
 from tfi2i import nets
 from tfi2i.models.attribute_editor import AttributeEditor
-from tfi2i.models.attribute_editor import CAM_DEFAULTS
 from tfi2i.models.base import average_loss
 
 
@@ -33,7 +32,8 @@ class StarGAN(AttributeEditor):
   loss_args = ('lambda_cls', 'lambda_rec', 'lambda_gp')
   size_multiple = 4  # two stride-2 convs, undone by two transposed convs
 
-  # Sources of the defaults: yunjey/stargan main.py (M); paper 001 sec. 4.1 (P).
+  # Sources of the defaults: yunjey/stargan main.py (M); paper 001 sec. 4.1 (P). The cam_*
+  # arguments (the recipe's `cam` section) are AttributeEditor's.
   def __init__(self, *,
                attributes=(),  # P: the 13 attributes (empty: those); M --selected_attrs
                image_size=128,  # M --image_size
@@ -45,15 +45,9 @@ class StarGAN(AttributeEditor):
                lambda_cls=1.0,  # M --lambda_cls
                lambda_rec=10.0,  # M --lambda_rec
                lambda_gp=10.0,  # M --lambda_gp
-               cam_apply_to=CAM_DEFAULTS['cam_apply_to'],
-               cam_weight=CAM_DEFAULTS['cam_weight'],
-               cam_layer=CAM_DEFAULTS['cam_layer'],
-               cam_normalize=CAM_DEFAULTS['cam_normalize'],
-               cam_clip_sum=CAM_DEFAULTS['cam_clip_sum'],
                seed=0, **kwargs):
     super().__init__(seed=seed, args=locals(), **kwargs)
-    self._init_editor(attributes, image_size, cam_apply_to, cam_weight, cam_layer,
-                      cam_normalize, cam_clip_sum)
+    self._init_editor(attributes, image_size)
     if int(n_critic) < 1:
       raise ValueError(f'n_critic must be >= 1, got {n_critic}')
     self.batches_per_step = int(n_critic)
@@ -62,7 +56,7 @@ class StarGAN(AttributeEditor):
     k = self.n_attributes
     self.generator = nets.stargan_generator(k, g_conv_dim, g_repeat_num)
     self.discriminator = nets.stargan_discriminator(k, image_size, d_conv_dim, d_repeat_num)
-    self.discriminator.layer_index(cam_layer)  # a bad cam.layer fails here, not mid-run
+    self.discriminator.layer_index(self.cam_layer)  # a bad cam.layer fails here, not mid-run
 
   @property
   def generators(self):
