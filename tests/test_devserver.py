@@ -225,6 +225,31 @@ def test_request_format_errors(server, body, message):
   assert message in r.json()['error']
 
 
+def test_a_claimed_shape_is_checked_before_it_is_expanded(server, stub):
+  """Issue 23: 53 bytes claiming a [1, 8000, 8000, 3] tensor (one value TF would fill it
+  with: 768 MB) are refused before anything is allocated."""
+  request = predict_pb2.PredictRequest()
+  request.model_spec.name = MODEL
+  request.model_spec.signature_name = 'a_to_b'
+  tensor = request.inputs['images']
+  tensor.dtype = tf.float32.as_datatype_enum
+  for size in (1, 8000, 8000, 3):
+    tensor.tensor_shape.dim.add(size=size)
+  tensor.float_val.append(0.5)
+  assert len(request.SerializeToString()) < 80
+  with pytest.raises(grpc.RpcError) as e:
+    stub.Predict(request, timeout=30)
+  assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+  assert 'claims shape [1,8000,8000,3] (192,000,000 elements)' in e.value.details()
+
+
+def test_errors_quote_a_few_hundred_bytes_of_the_request(server):
+  body = {'instances': [['x' * 1000] * 2000]}  # about 2 MB of JSON of the wrong type
+  r = _predict(server, body)
+  assert r.status_code == 400 and len(r.content) < 1000, len(r.content)
+  assert r.json()['error'].startswith('JSON Value: ') and '... (cut)' in r.json()['error']
+
+
 def test_non_json_body(server):
   r = requests.post(_url(server, ':predict'), data=b'instances = [1, 2]', timeout=30)
   assert (r.status_code, r.json()['error']) == (400, 'JSON Parse error: Invalid value. at '

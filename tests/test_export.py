@@ -421,6 +421,8 @@ def test_export_workdir_round_trip_in_float32(tmp_path):
 
 def test_export_workdir_in_bfloat16(tmp_path, capsys):
   """--precision=mixed_bfloat16: bfloat16 compute, float32 outputs close to float32's."""
+  # seeded: the mean difference depends on the weights (over 1/255 for some draws)
+  keras.utils.set_random_seed(0)
   config = _tiny_recipe()
   model = _build(build_model(config))
   _perturb(model, 6)

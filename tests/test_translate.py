@@ -119,6 +119,40 @@ def test_refuses_to_write_into_the_input_folder(export_base, folder):
     translate_lib.translate(export_base, folder, folder)
 
 
+def test_refuses_an_input_folder_reached_through_a_symlink(export_base, folder, tmp_path):
+  """Issue 23: --input given through a symlink, --output the real folder: the originals
+  stay (the folders are compared as real folders, not as strings)."""
+  link = str(tmp_path / 'link')
+  os.symlink(folder, link)
+  before = {n: open(os.path.join(folder, n), 'rb').read() for n in os.listdir(folder)}
+  for inputs, output in ((link, folder), (folder, link), (link, link + '/')):
+    with pytest.raises(ValueError, match='would overwrite the inputs'):
+      translate_lib.translate(export_base, inputs, output)
+  r = subprocess.run([sys.executable, '-m', 'tfi2i.translate', f'--model={export_base}',
+                      f'--input={link}', f'--output={folder}'], capture_output=True, text=True,
+                     timeout=300)
+  assert r.returncode != 0 and 'would overwrite the inputs' in r.stderr
+  assert {n: open(os.path.join(folder, n), 'rb').read() for n in os.listdir(folder)} == before
+
+
+def test_a_name_that_is_not_utf8_is_written_and_listed(export_base, tmp_path):
+  src = tmp_path / 'in'
+  src.mkdir()
+  name = os.fsdecode(b'caf\xe9.png')  # Latin-1, as a file from an old system
+  Image.fromarray(np.full((12, 12, 3), 90, np.uint8)).save(os.path.join(str(src), name))
+  out = str(tmp_path / 'out')
+  result = translate_lib.translate(export_base, str(src), out)
+  assert result.translated == 1 and not result.failures
+  assert os.path.isfile(os.path.join(out, os.fsdecode(b'caf\xe9.png')))
+  page = open(result.gallery, encoding='utf-8').read()
+  assert 'caf%E9.png' in page and 'caf\ufffd' in page  # linked by its bytes, shown as text
+  r = subprocess.run([sys.executable, '-m', 'tfi2i.translate', f'--model={export_base}',
+                      f'--input={src}', f'--output={tmp_path / "cli"}'], capture_output=True,
+                     timeout=300)
+  assert r.returncode == 0, r.stderr[-2000:]
+  assert os.path.isfile(os.path.join(str(tmp_path / 'cli'), 'index.html'))
+
+
 def test_write_gallery_extra_columns(tmp_path):
   path = translate_lib.write_gallery(
       str(tmp_path / 'g.html'),

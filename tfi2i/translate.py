@@ -340,7 +340,7 @@ def write_gallery(path: str, rows, header=None, title: str = 'tfi2i translations
   Returns:
     path.
   """
-  e = html.escape
+  e = lambda text: html.escape(shown(text))
   out = ['<!DOCTYPE html>', '<html><head><meta charset="utf-8">', f'<title>{e(title)}</title>',
          '<style>body{font-family:sans-serif}table{border-collapse:collapse}'
          'td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:center}'
@@ -354,7 +354,8 @@ def write_gallery(path: str, rows, header=None, title: str = 'tfi2i translations
       if src is None:
         cells.append(f'<td class="err">{e(caption)}</td>')
       else:
-        url = e(urllib.parse.quote(src.replace(os.sep, '/')))
+        # the file name's bytes, %-quoted: a name that is not UTF-8 still links its file
+        url = html.escape(urllib.parse.quote(os.fsencode(src.replace(os.sep, '/'))))
         cells.append(f'<td><a href="{url}"><img src="{url}" loading="lazy"></a>'
                      f'<br>{e(caption)}</td>')
     out.append('<tr>' + ''.join(cells) + '</tr>')
@@ -365,18 +366,38 @@ def write_gallery(path: str, rows, header=None, title: str = 'tfi2i translations
   return path
 
 
+def shown(text) -> str:
+  """A path or name as text for a page or a terminal: bytes that are not UTF-8 (a file name
+  from another system, read with Python's surrogateescape) shown as U+FFFD."""
+  return os.fsencode(str(text)).decode('utf-8', 'replace')
+
+
+def _same_folder(a: str, b: str) -> bool:
+  """Whether two paths are one folder: the same real path (symlinks resolved) or, when both
+  exist, the same inode (a bind mount; another letter case on a case-insensitive disk)."""
+  if os.path.realpath(a) == os.path.realpath(b):
+    return True
+  try:
+    return os.path.samefile(a, b)
+  except OSError:
+    return False
+
+
 def input_paths(inputs, output_dir: str) -> tuple[list[str], str]:
   """(image paths, absolute output folder) of --input / --output: a file, a folder or a
-  list of files; ValueError for none or for an output folder that would overwrite them."""
+  list of files; ValueError for none or for an output folder that would overwrite them
+  (compared as real folders, so a symlink, a bind mount or another letter case of the
+  input folder is caught)."""
   paths = list_inputs(inputs) if isinstance(inputs, (str, os.PathLike)) else [
       str(p) for p in inputs]
   if not paths:
     raise ValueError('no input images given')
   output_dir = os.path.abspath(os.path.expanduser(str(output_dir)))
-  for p in paths:
-    if os.path.dirname(os.path.abspath(p)) in (output_dir, os.path.join(output_dir, INPUTS_DIR)):
-      raise ValueError(f'--output {output_dir} would overwrite the inputs in it; '
-                       'choose another output folder')
+  written = (output_dir, os.path.join(output_dir, INPUTS_DIR))
+  for folder in sorted({os.path.dirname(os.path.abspath(p)) for p in paths}):
+    if any(_same_folder(folder, w) for w in written):
+      raise ValueError(f'--output {shown(output_dir)} would overwrite the inputs in it (it is '
+                       f'their folder, {shown(folder)}); choose another output folder')
   return paths, output_dir
 
 
@@ -680,7 +701,7 @@ def report(result: TranslateResult, extra: str = '') -> int:
     print(f'{len(result.failures)} of {len(result.failures) + result.translated} inputs '
           'failed:', file=sys.stderr)
     for path, error in result.failures:
-      print(f'  {path}: {error}', file=sys.stderr)
+      print(f'  {shown(path)}: {shown(error)}', file=sys.stderr)
     return 1
   return 0
 

@@ -5,6 +5,7 @@ the model from it. The one place that spells the layout:
   WORKDIR/run.json             the images it was started on (training/resume.py)
   WORKDIR/.lock                held by the run training in the workdir (RunLock)
   WORKDIR/resume_from.json     the train.resume_from a run already applied
+  WORKDIR/image_check.json     what the start-up check decoded (data/scan.py cached_in)
   WORKDIR/loss_log.txt         the losses every train.log_every steps
   WORKDIR/checkpoints/ckpt-N   tf.train.Checkpoint(step=..., model=...) (CHECKPOINTS);
                                checkpoints/checkpoint: the index (INDEX);
@@ -33,6 +34,7 @@ PRECISIONS = ('float32', 'mixed_bfloat16')  # Keras dtype policies a restored mo
 
 LOCK = '.lock'
 RESUME_FROM = 'resume_from.json'
+IMAGE_CHECK = 'image_check.json'
 
 
 class WorkdirBusy(RuntimeError):

@@ -37,18 +37,39 @@ def list_images(folder: str) -> list[str]:
   """Image files under `folder`, recursive and sorted (official make_dataset).
 
   Hidden files and folders (name starting with '.', e.g. macOS '._x.jpg') are
-  skipped.
+  skipped. A symlinked folder inside is followed only when it stays inside `folder` and
+  was not listed already: a link that leaves the folder (`..`, another domain, the test
+  split) or loops is skipped with a warning naming it.
   """
   folder = os.path.expanduser(str(folder))
   if not os.path.isdir(folder):
     raise DataError(f'image folder does not exist: {folder}')
+  top = os.path.realpath(folder)
+  visited, skipped = {top}, []
   paths, others = [], []
   for root, dirs, names in os.walk(folder, followlinks=True):
-    dirs[:] = [d for d in dirs if not d.startswith('.')]
+    kept = []
+    for d in dirs:
+      if d.startswith('.'):
+        continue
+      full = os.path.join(root, d)
+      real = os.path.realpath(full)
+      inside = real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+      if os.path.islink(full) and (not inside or real in visited):
+        skipped.append(f'{full} -> {real}')
+        continue
+      if real in visited and real != top:
+        continue
+      visited.add(real)
+      kept.append(d)
+    dirs[:] = kept
     for n in names:
       if n.startswith('.'):
         continue
       (paths if is_image_file(n) else others).append(os.path.join(root, n))
+  if skipped:
+    logging.warning('%d symlinked folder(s) in %s leave it or loop and are not followed: %s',
+                    len(skipped), folder, '; '.join(skipped[:5]))
   if not paths:
     raise DataError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) found in {folder}'
                     + (f'; other files: {", ".join(sorted(others)[:5])}' if others else ''))

@@ -5,13 +5,17 @@ so that a bad file is named at once instead of failing hours later.
 the rest through PIL: images.CODEC_*) and decodes it with that decoder.
 """
 import concurrent.futures
+import contextlib
 import dataclasses
+import json
 import os
 import re
+import time
 
 from absl import logging
 from PIL import Image
 
+from tfi2i import workdir as workdir_lib
 from tfi2i.data import images
 from tfi2i.data import transforms
 from tfi2i.data.images import CODEC_JPEG
@@ -97,20 +101,95 @@ def _bad_list(bad: list[ImageRecord]) -> str:
 ON_BAD_IMAGE = ('fail', 'skip')
 
 
+_cache = {'path': None}  # where scan_images keeps what it decoded (set by `cached_in`)
+_PROGRESS_SECONDS = 10.0
+
+
+@contextlib.contextmanager
+def cached_in(path):
+  """While active, scan_images remembers the files it decoded in `path` (a JSON file of
+  path -> size, mtime and what the scan learned) and does not decode again a file whose
+  size and modification time are unchanged: a run resumed after a preemption does not pay
+  for the whole check again. A file rewritten with the same size within the same
+  nanosecond mtime would be missed; the decode of each batch still fails loudly then."""
+  previous, _cache['path'] = _cache['path'], path
+  try:
+    yield
+  finally:
+    _cache['path'] = previous
+
+
+def _stat_key(path):
+  try:
+    st = os.stat(path)
+  except OSError:
+    return None
+  return [st.st_size, st.st_mtime_ns]
+
+
+def _load_cache() -> dict:
+  if not _cache['path'] or not os.path.isfile(_cache['path']):
+    return {}
+  try:
+    with open(_cache['path'], encoding='utf-8', errors='surrogateescape') as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return {}
+
+
+def _save_cache(entries: dict):
+  if not _cache['path']:
+    return
+  try:
+    workdir_lib.atomic_write(_cache['path'], json.dumps(entries, ensure_ascii=True))
+  except OSError as e:  # a cache only: the run goes on
+    logging.warning('could not write the image check cache %s: %s', _cache['path'], e)
+
+
+def forget(paths):
+  """Drops `paths` from the cache (files that failed later: they are decoded again)."""
+  cache = _load_cache()
+  if any(cache.pop(str(p), None) for p in paths):
+    _save_cache(cache)
+
+
 def scan_images(paths, on_error: str = 'fail') -> list[ImageRecord]:
   """scan_image for every path (thread pool); returns the good records.
 
   on_error: 'fail' raises DataError listing every bad path; 'skip' logs a warning
-  with the count and drops them (DataError if none is left).
+  with the count and drops them (DataError if none is left). Prints a progress line every
+  few seconds for a long check; inside `cached_in`, unchanged files are not decoded again.
   """
   if on_error not in ON_BAD_IMAGE:
     raise DataError(f"on_bad_image must be 'fail' or 'skip', got {on_error!r}")
   paths = [str(p) for p in paths]
   if not paths:
     raise DataError('no image paths to check')
-  workers = min(16, 2 * (os.cpu_count() or 1), len(paths))
+  cache = _load_cache()
+  records, todo = [None] * len(paths), []
+  for i, p in enumerate(paths):
+    hit = cache.get(p)
+    if hit and hit[:2] == _stat_key(p):
+      records[i] = ImageRecord(p, codec=hit[2], height=hit[3], width=hit[4])
+    else:
+      todo.append(i)
+  workers = max(1, min(16, 2 * (os.cpu_count() or 1), len(todo)))
+  started = last = time.monotonic()
   with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-    records = list(pool.map(scan_image, paths))
+    for n, (i, record) in enumerate(zip(todo, pool.map(scan_image, [paths[i] for i in todo])),
+                                    start=1):
+      records[i] = record
+      if time.monotonic() - last >= _PROGRESS_SECONDS:
+        last = time.monotonic()
+        print(f'Checking images: {n:,} of {len(todo):,} decoded '
+              f'({len(paths) - len(todo):,} unchanged since the last check), '
+              f'{n / (last - started):.0f}/s', flush=True)
+  if _cache['path'] and todo:
+    for i in todo:
+      r, key = records[i], _stat_key(paths[i])
+      if not r.error and key:
+        cache[paths[i]] = key + [r.codec, r.height, r.width]
+    _save_cache(cache)
   good = [r for r in records if not r.error]
   bad = [r for r in records if r.error]
   if bad and on_error == 'fail':

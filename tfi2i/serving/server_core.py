@@ -5,6 +5,7 @@ GetModelStatus with TF Serving's semantics and error texts; and the REST API's r
 """
 import json
 import logging
+import math
 import re
 import urllib.parse
 
@@ -14,6 +15,7 @@ from tensorflow_serving.apis import get_model_metadata_pb2
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.apis import predict_pb2
 
+from tfi2i import request_limits
 from tfi2i.serving.errors import Code
 from tfi2i.serving.errors import invalid
 from tfi2i.serving.errors import ServingError
@@ -45,10 +47,24 @@ def _tf_error_text(error: tf.errors.OpError) -> str:
   return _OP_SUFFIX.sub('', text)
 
 
+# elements a request tensor may claim: the largest image batch the signatures take, with up
+# to 4 channels (a TensorProto of a few bytes can claim any shape, and one value fills it)
+MAX_TENSOR_ELEMENTS = request_limits.MAX_BATCH_PIXELS * 4
+
+
 def _parse_input(alias, given):
-  """(dtype enum, array) of a request input: a TensorProto (Tensor::FromProto) or a pair."""
+  """(dtype enum, array) of a request input: a TensorProto (Tensor::FromProto) or a pair.
+  The shape a TensorProto claims is checked before anything is expanded."""
   if isinstance(given, tuple):
     return given
+  dims = [d.size for d in given.tensor_shape.dim]
+  if any(d < 0 for d in dims):
+    raise invalid(f'tensor parsing error: {alias}')
+  elements = math.prod(dims)
+  if elements > MAX_TENSOR_ELEMENTS:
+    raise invalid(f'{alias}: the tensor claims shape [{",".join(map(str, dims))}] '
+                  f'({elements:,} elements), more than a request may hold '
+                  f'({MAX_TENSOR_ELEMENTS:,}: request_limits.MAX_BATCH_PIXELS x 4)')
   try:
     return given.dtype, tf.make_ndarray(given)
   except Exception:  # pylint: disable=broad-except

@@ -130,7 +130,8 @@ def train(config, workdir, *, strategy=None, export=None, stop_at=None) -> Train
   if t.batch_size % replicas:
     raise recipe_lib.RecipeError(
         f'train.batch_size={t.batch_size} must be divisible by the {replicas} replicas')
-  with workdir_lib.RunLock(workdir):
+  with workdir_lib.RunLock(workdir), scan.cached_in(
+      os.path.join(workdir, workdir_lib.IMAGE_CHECK)):
     checkpoints.remove_leftovers(workdir)
     result, total_steps = _train_locked(config, workdir, strategy, stop_at)
     do_export = (config.export.at_end if export is None else export) and chief
@@ -445,6 +446,7 @@ def _run(model, strategy, dataset, step, history, workdir, t, total_steps, stop_
           bad = _failing_files(info, current + 1, per_step, t.batch_size)
           if not bad and not from_input_pipeline(e):
             raise  # the files of this step read and decode, and the error is the step's own
+          scan.forget(p for p, _ in bad)  # decoded again by the next check
           save(current)
           if bad and on_bad_image == 'skip' and rebuild is not None:
             logging.warning('Step %d: %d image(s) no longer decode; leaving them out '
