@@ -253,3 +253,24 @@ def test_the_start_up_check_remembers_what_it_decoded(tmp_path, monkeypatch, cap
     assert decoded[7:] == [paths[2]]
   scan.scan_images(paths)  # outside: no cache
   assert len(decoded) == 8 + 6
+
+
+def test_readers_skip_a_damaged_newest_checkpoint_and_a_cut_write_is_cleaned(tiny_root,
+                                                                           tmp_path, capsys):
+  from tfi2i import restore as restore_lib  # pylint: disable=g-import-not-at-top
+  workdir = str(tmp_path / 'run')
+  loop.train(tiny_recipe(tiny_root, **{'train.steps': 2, 'train.checkpoint_every': 1}), workdir)
+  data = glob.glob(os.path.join(workdir, 'checkpoints', 'ckpt-2.data-*'))[0]
+  raw = bytearray(open(data, 'rb').read())
+  raw[len(raw) // 2] ^= 0xFF
+  open(data, 'wb').write(bytes(raw))
+  before = _files(workdir)
+  _, _, step, path = restore_lib.restore_model(workdir)
+  assert step == 1 and path.endswith('ckpt-1')
+  assert 'ckpt-2 cannot be read' in capsys.readouterr().out
+  assert _files(workdir) == before  # a reader moves nothing
+  os.makedirs(os.path.join(workdir, 'checkpoints', 'ckpt-3_temp', 'part-0'))
+  assert loop.train(tiny_recipe(tiny_root, **{'train.steps': 3, 'train.checkpoint_every': 1}),
+                    workdir).step == 3
+  assert 'left by a checkpoint write that did not finish' in capsys.readouterr().out
+  assert not glob.glob(os.path.join(workdir, 'checkpoints', '*_temp*'))

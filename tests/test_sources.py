@@ -13,6 +13,8 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
+from test_train import CYCLEGAN
+from test_train import TINY
 from tfi2i import config as recipe_lib
 from tfi2i import data
 from tfi2i import evaluate as evaluate_lib
@@ -22,14 +24,7 @@ from tfi2i.schema import RecipeError
 from tfi2i.training import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CYCLEGAN = os.path.join(ROOT, 'recipes', 'cyclegan.py')
 STARGAN = os.path.join(ROOT, 'recipes', 'stargan.py')
-TINY = {
-    'model.ngf': 4, 'model.ndf': 4, 'model.n_blocks': 1, 'loss.pool_size': 3,
-    'data.preprocess': 'resize_and_crop', 'data.load_size': 36, 'data.crop_size': 32,
-    'train.batch_size': 2, 'train.steps': 4, 'train.log_every': 1, 'train.image_every': 2,
-    'train.checkpoint_every': 2, 'export.at_end': False,
-}
 
 
 class GlobSource(sources.Source):
