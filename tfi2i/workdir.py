@@ -241,10 +241,6 @@ def checkpoint_paths(workdir, log=print) -> list:
   return files
 
 
-def _all_checkpoints(workdir):
-  return checkpoint_paths(workdir)
-
-
 def check_readable(path):
   """Reads every tensor of a checkpoint (their checksums are verified on read); raises what
   the read raised."""
@@ -263,7 +259,7 @@ def newest_readable_checkpoint(workdir, log=print, move=True):
   the checkpoint index is pointed at the one used. Readers (export, evaluate) leave the
   workdir as it is."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  paths = _all_checkpoints(workdir)
+  paths = checkpoint_paths(workdir)
   chosen, bad = None, []
   for path in reversed(paths):
     try:
@@ -303,7 +299,7 @@ def find_checkpoint(workdir, wanted):
   """The checkpoint `wanted` of the workdir (a step N, 'ckpt-N' or its path); ValueError
   listing the checkpoints there when it is not one of them or does not read back."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  paths = _all_checkpoints(workdir)
+  paths = checkpoint_paths(workdir)
   text = str(wanted).strip()
   name = f'ckpt-{int(text)}' if text.isdigit() else os.path.basename(text)
   chosen = next((p for p in paths if os.path.basename(p) == name), None)
@@ -325,7 +321,7 @@ def supersede_newer(workdir, chosen, log=print) -> str | None:
   own checkpoints of those steps) and the index points at `chosen`. Returns that folder."""
   import datetime  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  paths = _all_checkpoints(workdir)
+  paths = checkpoint_paths(workdir)
   keep = paths[:paths.index(chosen) + 1]
   newer, aside = paths[len(keep):], None
   if newer:

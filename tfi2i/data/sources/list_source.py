@@ -17,6 +17,7 @@ lists/train_a.txt for training and lists/test_a.txt for evaluation.
 An image's name (which pairs and identifies it) is its path below the common folder of the
 list's images.
 """
+import collections
 import csv
 import io
 import os
@@ -77,7 +78,7 @@ def _resolve(path: str, entries) -> list:
   if others:
     raise DataError(f'{len(others)} file(s) named in {path} are not images of a kind read '
                     f'here ({", ".join(images.IMAGE_EXTENSIONS)}): {", ".join(others[:5])}')
-  twice = sorted({p for p in out if out.count(p) > 1}) if len(set(out)) != len(out) else []
+  twice = sorted(p for p, n in collections.Counter(out).items() if n > 1)
   if twice:
     raise DataError(f'{path} names {len(twice)} image(s) twice: {", ".join(twice[:5])}')
   return out
