@@ -37,7 +37,9 @@ from absl import flags
 
 _RECIPE = flags.DEFINE_string('recipe', 'recipes/cyclegan.py', 'Recipe file.')
 _SIZES = flags.DEFINE_list('sizes', ['128', '256'], 'Square image sizes.')
-_PRECISIONS = flags.DEFINE_list('precisions', ['float32', 'mixed_bfloat16'], 'Keras dtype policies.')
+_PRECISIONS = flags.DEFINE_list('precisions', ['float32', 'mixed_bfloat16'], 'Keras dtype '
+                                 "policies, or 'auto' (tfi2i/precision.py: mixed_bfloat16 "
+                                 'where this machine has bfloat16 hardware, else float32).')
 _XLA = flags.DEFINE_list('xla', ['off', 'on'], 'jit_compile of the train step: off, on.')
 _STEPS = flags.DEFINE_integer('steps', 10, 'Timed train steps.')
 _WARMUP = flags.DEFINE_integer('warmup', 3, 'Untimed steps first (tracing, allocation).')
@@ -130,10 +132,12 @@ def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size, overr
   import tensorflow as tf
 
   from tfi2i import config as recipe_lib
+  from tfi2i import precision as precision_lib
   from tfi2i.models import build_model
   from tfi2i.training.optimizers import make_optimizers
 
   config = recipe_lib.override(recipe_lib.load_recipe(recipe_path), overrides or {})
+  precision = precision_lib.choose(precision).policy  # 'auto': what this machine runs best
   keras.mixed_precision.set_global_policy(precision)
   keras.utils.set_random_seed(0)
   model = build_model(config)

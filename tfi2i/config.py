@@ -24,6 +24,8 @@ from tfi2i.schema import schedule as schedule_schema
 from tfi2i.schema import train as train_schema
 
 # The sections every recipe has besides the model's own (models.sections_of).
+# recipe.json's entry for what a run made of machine-dependent values ('auto'), not a section
+RESOLVED = 'resolved'
 SECTIONS = {'data': data_schema.DATA, 'train': train_schema.TRAIN,
             'optimizer': optimizer_schema.OPTIMIZER, 'schedule': schedule_schema.SCHEDULE,
             'export': export_schema.EXPORT}
@@ -123,6 +125,7 @@ def upgrade(recipe: dict) -> tuple[dict, list]:
   that time used for them. Returns (the recipe, what was changed). The model's sections
   are the model's business (its `retired_args`)."""
   recipe = json.loads(json.dumps(recipe))
+  recipe.pop(RESOLVED, None)  # what this machine made of 'auto' values: not part of the recipe
   stream = models.model_class(recipe['model']['name']).data_stream
   done = data_schema.upgrade(recipe, stream)
   for name in ('train', 'schedule', 'export'):
@@ -130,9 +133,14 @@ def upgrade(recipe: dict) -> tuple[dict, list]:
   return recipe, done
 
 
-def save_recipe(config, workdir):
+def save_recipe(config, workdir, resolved: dict | None = None):
+  """Writes WORKDIR/recipe.json: the recipe, and under RESOLVED what this run made of its
+  machine-dependent values (train.precision='auto': the policy used and why)."""
+  recipe = config.to_dict()
+  if resolved:
+    recipe[RESOLVED] = resolved
   return workdir_lib.atomic_write(os.path.join(workdir, workdir_lib.RECIPE),
-                                  json.dumps(config.to_dict(), indent=2, sort_keys=True))
+                                  json.dumps(recipe, indent=2, sort_keys=True))
 
 
 def load_workdir_recipe(workdir) -> ml_collections.ConfigDict:

@@ -135,6 +135,7 @@ import tensorflow as tf
 import tfi2i
 from tfi2i import cli as cli_lib
 from tfi2i import endpoints as ep
+from tfi2i import precision as precision_lib
 from tfi2i import restore as restore_lib
 from tfi2i import workdir as workdir_lib
 from tfi2i.endpoints import BYTES_SUFFIX
@@ -468,9 +469,14 @@ def export_model(model, export_base: str, *, version: int | None = None,
 def export_workdir(workdir: str, version: int | None = None, mode: str | None = None,
                    precision: str = 'float32') -> str:
   """Restores WORKDIR's latest checkpoint and exports it to WORKDIR/export/<version>
-  (mode, precision: see tfi2i.workdir.restore)."""
-  model, config, step, latest = restore_lib.restore_model(workdir, mode=mode, precision=precision)
-  metadata = {'recipe': config.to_dict(), 'step': step, 'precision': precision,
+  (mode, precision: see tfi2i.restore; 'auto' is resolved by tfi2i.precision and the
+  policy used is recorded as `precision` in tfi2i.json)."""
+  choice = precision_lib.choose(precision)
+  if choice.requested != choice.policy:
+    print(f'export {choice.line()}')
+  model, config, step, latest = restore_lib.restore_model(workdir, mode=mode,
+                                                          precision=choice.policy)
+  metadata = {'recipe': config.to_dict(), 'step': step, 'precision': choice.policy,
               'mode': mode, 'checkpoint': os.path.basename(latest),
               'workdir': os.path.abspath(workdir)}
   return export_model(model, workdir_lib.export_dir(workdir), version=version,
@@ -490,12 +496,12 @@ def cli(workdir: str, version: int | None = None, fmt: str = 'saved_model',
   if fmt not in ('saved_model', 'onnx'):
     print(f'--format={fmt} is not supported; use saved_model or onnx', file=sys.stderr)
     return 2
-  if fmt == 'onnx' and precision != 'float32':
+  if fmt == 'onnx' and precision not in ('float32', precision_lib.AUTO):
     print(f'--format=onnx converts float32 exports only; leave out --precision={precision}',
           file=sys.stderr)
     return 2
   try:
-    if fmt == 'onnx':
+    if fmt == 'onnx':  # float32 only ('auto' too: an ONNX graph is float32 everywhere)
       return _cli_onnx(workdir, version, mode)
     path = export_workdir(workdir, version=version, mode=mode, precision=precision)
   except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, AssertionError) as e:
@@ -569,7 +575,8 @@ def _define_flags():
                                   'Compute precision of the exported graph: float32, or '
                                   'mixed_bfloat16 (bfloat16 compute with float32 weights and '
                                   'outputs: faster on CPUs with AVX512-BF16/AMX, outputs '
-                                  'within about 1e-2).'))
+                                  'within about 1e-2), or auto (mixed_bfloat16 where this '
+                                  'machine has bfloat16 hardware, else float32).'))
 
 
 if __name__ == '__main__':

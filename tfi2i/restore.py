@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfi2i import config as config_lib
+from tfi2i import precision as precision_lib
 from tfi2i import workdir as workdir_lib
 from tfi2i.models import build_model
 from tfi2i.models import placement
@@ -12,7 +13,8 @@ from tfi2i.models import placement
 def restore_model(workdir: str, mode: str | None = None, precision: str = 'float32'):
   """(model, config, step, checkpoint path) from WORKDIR's recipe.json and newest checkpoint.
 
-  The model is built under the Keras dtype policy `precision` (workdir_lib.PRECISIONS;
+  The model is built under the Keras dtype policy `precision` (workdir_lib.PRECISIONS; 'auto'
+  as tfi2i.precision chooses;
   float32 by default, whatever `train.precision` was: the checkpointed weights are float32 either
   way), in inference mode `mode` (one of the model's `inference_modes`, e.g. pix2pix's
   'eval'; a ValueError for a model without it; the returned config holds the mode's
@@ -22,6 +24,7 @@ def restore_model(workdir: str, mode: str | None = None, precision: str = 'float
   """
   if precision not in workdir_lib.PRECISIONS:
     raise ValueError(f'precision must be one of {workdir_lib.PRECISIONS}, got {precision!r}')
+  precision = precision_lib.choose(precision).policy
   config = config_lib.load_workdir_recipe(workdir)
   # the newest checkpoint that reads back (a damaged newer one is named and skipped)
   latest = workdir_lib.newest_readable_checkpoint(workdir, move=False)

@@ -29,7 +29,8 @@ EVENTS = 'train'
 EXPORT = 'export'
 EVAL = 'eval'
 STEP_KEY = 'step/.ATTRIBUTES/VARIABLE_VALUE'  # the step's key in a checkpoint
-PRECISIONS = ('float32', 'mixed_bfloat16')  # Keras dtype policies a restored model may compute in
+# Keras dtype policies a restored model may compute in ('auto': tfi2i/precision.py)
+PRECISIONS = ('float32', 'mixed_bfloat16', 'auto')
 
 
 LOCK = '.lock'

@@ -9,5 +9,6 @@ EXPORT = Section('export', {
     'mode': Key('', "an inference mode of the model for that export ('' = its default; "
                 "pix2pix 'eval': the official test.py --eval)"),
     'precision': Key('float32', "the exported graph's dtype policy ('mixed_bfloat16': "
-                     'faster inference on CPUs with AVX512-BF16 or AMX)', choices=PRECISIONS),
+                     'faster inference on CPUs with AVX512-BF16 or AMX; \'auto\': that where '
+                     'the machine has bfloat16 hardware, else float32)', choices=PRECISIONS),
 })

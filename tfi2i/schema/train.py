@@ -9,7 +9,7 @@ from tfi2i.schema import Key
 from tfi2i.schema import Section
 from tfi2i.training.strategy import STRATEGIES
 # Keras dtype policies of a training run
-PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
+PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16', 'auto')
 # train.resume: 'check' refuses a resume whose recipe or images change the run
 RESUME_MODES = ('check', 'ignore_changes')
 
@@ -47,8 +47,11 @@ TRAIN = Section('train', {
     'strategy': Key('auto', "tf.distribute strategy: 'auto' (MirroredStrategy when >1 GPU is "
                     "visible, else the default), 'default', 'mirrored', 'multi_worker'",
                     choices=STRATEGIES),
-    'precision': Key('float32', "'float32', 'mixed_bfloat16' (fast on CPUs with AVX512-BF16 "
-                     "or AMX) or 'mixed_float16' (GPU)", choices=PRECISIONS),
+    'precision': Key('float32', "'float32' (the official code's), 'mixed_bfloat16' (fast on "
+                     "CPUs with AVX512-BF16 or AMX and on GPUs from compute capability 8.0, "
+                     "emulated and slow elsewhere), 'mixed_float16' (GPU) or 'auto' "
+                     "(mixed_bfloat16 where the hardware has bfloat16, else float32: "
+                     'tfi2i/precision.py)', choices=PRECISIONS),
     'jit_compile': Key(False, 'XLA compilation of the train step (slower on the CPUs '
                        'measured in BUILD_NOTES.md)'),
     'log_every': Key(100, 'steps between scalars and loss_log.txt lines (T --print_freq 100)',

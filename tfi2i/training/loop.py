@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfi2i import config as recipe_lib
+from tfi2i import precision as precision_lib
 from tfi2i import data
 from tfi2i import export as export_lib
 from tfi2i import workdir as workdir_lib
@@ -159,7 +160,7 @@ def _exported_from(workdir, checkpoint, mode, precision) -> str | None:
     path = os.path.join(os.path.abspath(base), str(version))
     info = read_metadata(path)
     if (info.get('checkpoint') == os.path.basename(checkpoint) and info.get('mode') == mode
-        and info.get('precision') == precision):
+        and info.get('precision') == precision_lib.choose(precision).policy):
       return path
   return None
 
@@ -196,8 +197,11 @@ def _train_locked(config, workdir, strategy, stop_at):
   t = config.train
   resume_from, rewind = _start_checkpoint(workdir, t)
   start_step = (workdir_lib.step_of(resume_from) or 0) if resume_from else 0
+  # 'auto' becomes a policy here, printed and recorded in recipe.json ('resolved')
+  precision = precision_lib.choose(t.precision)
+  print(precision.line(), flush=True)
 
-  with _Precision(t.precision):
+  with _Precision(precision.policy):
     keras.utils.set_random_seed(t.seed)
     with strategy.scope():
       step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
@@ -215,7 +219,7 @@ def _train_locked(config, workdir, strategy, stop_at):
     resume.check(workdir, config, info.identity, start_step)
     with strategy.scope():
       model.compile(**optimizers_lib.make_optimizers(
-          model, config, steps_per_epoch, total_steps, step=step, precision=t.precision))
+          model, config, steps_per_epoch, total_steps, step=step, precision=precision.policy))
       model.build_for_training(dataset.element_spec)
       seeds = model.random_states()  # dropout's streams: not reached through the model
       checkpoint = tf.train.Checkpoint(step=step, model=model, seeds=seeds)
@@ -234,7 +238,7 @@ def _train_locked(config, workdir, strategy, stop_at):
       workdir_lib.atomic_write(os.path.join(workdir, workdir_lib.RESUME_FROM), json.dumps({
           'value': str(t.resume_from), 'checkpoint': os.path.basename(resume_from),
           'applied': time.strftime('%Y-%m-%dT%H:%M:%S%z')}))
-    resume.save(workdir, config, info.identity)
+    resume.save(workdir, config, info.identity, precision)
     if resume_from:
       print(f'Resuming from {resume_from} at step {int(step.numpy())}.')
     history = checkpoints.History(checkpoint, workdir, every=t.checkpoint_every,
@@ -247,7 +251,7 @@ def _train_locked(config, workdir, strategy, stop_at):
       checks against what this run trains on."""
       fresh, fresh_info = data.stream(model.data_stream).train(
           config.data, batch_size=t.batch_size, seed=t.seed, start_step=at * per_step)
-      resume.save(workdir, config, fresh_info.identity)
+      resume.save(workdir, config, fresh_info.identity, precision)
       return fresh, fresh_info
 
     result = _run(model, strategy, dataset, step, history, workdir, t, total_steps, stop_at,
