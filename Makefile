@@ -31,7 +31,9 @@ demo: data
 	$(BIN)/python -m tfi2i.train --recipe=recipes/cyclegan_demo.py --recipe.data.root=$(DATA) --workdir=$(WORKDIR)
 	$(BIN)/python -m tfi2i.translate --model=$(WORKDIR)/export --input=$(DATA)/testA --output=$(WORKDIR)/gallery/a_to_b
 	$(BIN)/python -m tfi2i.translate --model=$(WORKDIR)/export --input=$(DATA)/testB --output=$(WORKDIR)/gallery/b_to_a --direction=b_to_a
-	@echo "Galleries: $(WORKDIR)/gallery/a_to_b/index.html $(WORKDIR)/gallery/b_to_a/index.html"
+	$(BIN)/python -m tfi2i.score --gallery=$(WORKDIR)/gallery/a_to_b --truth=$(DATA)/testB --label="day to night (a_to_b)"
+	$(BIN)/python -m tfi2i.score --gallery=$(WORKDIR)/gallery/b_to_a --truth=$(DATA)/testA --label="night to day (b_to_a)"
+	@echo "Galleries with scores: $(WORKDIR)/gallery/a_to_b/scores.html $(WORKDIR)/gallery/b_to_a/scores.html"
 	@echo "TensorBoard: $(BIN)/tensorboard --logdir=$(WORKDIR)"
 
 serve-demo: venv
