@@ -9,7 +9,6 @@ TORCH_VENV ?= .venv-torch
 TORCH_PY ?= $(TORCH_VENV)/bin/python
 # 2.13.0: the CPU build pip finds on these machines (download.pytorch.org is not reachable).
 TORCH_VERSION ?= 2.13.0
-PYTORCH_REFERENCE ?= ../shared/bench/pytorch_reference_step.py
 ATTR_DATA ?= data/demo_attributes
 CAM_RUNS ?= runs/cam_ablation
 CAM_SETTINGS ?= none both generator discriminator
@@ -49,13 +48,19 @@ $(TORCH_VENV)/bin/python:
 
 torch-venv: $(TORCH_VENV)/bin/python
 
-# Side by side with the official PyTorch step (issue 16): CycleGAN and pix2pix, float32 and
-# mixed_bfloat16, each PyTorch run before and after tfi2i's; --check fails on a missed target.
-# TORCH_PY=/path/to/python uses another Python with torch.
+# Side by side with the official PyTorch step (issues 16, 26): every model, each at a size a
+# 2-core CPU can time (recipe:px:batch), float32 and mixed_bfloat16, each PyTorch run
+# (benchmarks/pytorch_reference/step.py) before and after tfi2i's; --check fails on a missed
+# target. TORCH_PY=/path/to/python uses another Python with torch; BENCH_MODELS=... a subset;
+# BENCH_PRECISIONS=float32 skips bfloat16 (emulated, slow, on a CPU without AVX512-BF16/AMX).
+BENCH_MODELS ?= cyclegan:128:1 pix2pix:128:1 bicyclegan:128:2 ugatit_light:128:1 ugatit:64:1 stargan:64:1 attgan:64:1 stgan:64:1
+BENCH_PRECISIONS ?= float32,mixed_bfloat16
+BENCH_STEPS ?= 6
 bench: venv
 	test -x $(TORCH_PY) || $(MAKE) torch-venv
-	rc=0; for recipe in cyclegan pix2pix; do \
-	  $(BIN)/python -m tfi2i.bench --recipe=recipes/$$recipe.py --sizes=128 --precisions=float32,mixed_bfloat16 --xla=off --steps=6 --warmup=2 --compare-pytorch=$(TORCH_PY) --pytorch_reference=$(PYTORCH_REFERENCE) --check || rc=1; \
+	rc=0; for item in $(BENCH_MODELS); do \
+	  recipe=$${item%%:*}; rest=$${item#*:}; size=$${rest%%:*}; batch=$${rest#*:}; \
+	  $(BIN)/python -m tfi2i.bench --recipe=recipes/$$recipe.py --sizes=$$size --batch_size=$$batch --precisions=$(BENCH_PRECISIONS) --xla=off --steps=$(BENCH_STEPS) --warmup=2 --compare-pytorch=$(TORCH_PY) --check || rc=1; \
 	done; exit $$rc
 
 # Paper 001's ablation on the attribute demo task (BUILD_NOTES.md): StarGAN with each

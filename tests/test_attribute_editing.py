@@ -56,6 +56,7 @@ def test_trains_with_gradcam_masks_in_tensorboard(trained):
   images, scalars = _summaries(workdir)
   assert {'edits', 'gradcam'} <= images
   assert {'loss/disc_cam', 'loss/gen_cam', 'loss/gen_att', 'loss/disc_gp'} <= scalars
+  assert {'cam/d_coverage', 'cam/d_change_lift', 'cam/g_coverage', 'cam/g_change_lift'} <= scalars
   recipe = json.load(open(os.path.join(workdir, 'recipe.json')))
   assert recipe['cam']['apply_to'] == 'both' and tuple(recipe['data']['attributes']) == ATTRS
 

@@ -153,7 +153,8 @@ def test_edit_scores_against_a_hand_computation(tmp_path):
   # edit j: the input plus 0.1 outside attribute j's region and 0.6 inside it
   regions = [demo_attributes.region(n, 32, 32) for n in NAMES]
   edits = np.stack([a + np.where(r, 0.6, 0.1)[None, :, :, None] for r in regions], axis=1)
-  scores = evaluate._AttributeEdits(data, _AlwaysOn(), transform)  # pylint: disable=protected-access
+  scores = evaluate._AttributeEdits(  # pylint: disable=protected-access
+      data, _AlwaysOn(), transform, attribute_rules.CREATE_LABELS)
   scores.add(list(range(2)), a[:2], edits[:2])
   scores.add([2, 3], a[2:], edits[2:])
   result = scores.scores()

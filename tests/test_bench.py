@@ -25,14 +25,39 @@ def test_parse_the_reference_line():
 def test_ratios_and_targets():
   before = {'s_per_step': 3.0, 'infer_img_per_s': 7.0}
   after = {'s_per_step': 3.2, 'infer_img_per_s': 6.0}
-  rows = [{'precision': 'float32', 's_per_step': 2.48, 'infer_img_per_s': 6.5},
+  rows = [{'precision': 'float32', 's_per_step': 3.1, 'infer_img_per_s': 6.5},
           {'precision': 'mixed_bfloat16', 's_per_step': 1.86, 'infer_img_per_s': 10.4}]
   fp32, bf16 = bench.compare(rows, before, after)
-  assert fp32['ratio'] == pytest.approx(0.8) and fp32['misses'] == []
+  assert fp32['ratio'] == pytest.approx(1.0) and fp32['misses'] == []
   assert fp32['infer_ratio'] == pytest.approx(1.0)
   assert bf16['ratio'] == pytest.approx(0.6)
   assert bf16['misses'] == ['mixed_bfloat16 training step 0.60x PyTorch > 0.5x',
                             'mixed_bfloat16 inference 1.60x PyTorch < 2.0x']
+  slow = [dict(rows[0], s_per_step=3.2)]
+  assert bench.compare(slow, before, after)[0]['misses'] == [
+      'float32 training step 1.03x PyTorch > 1.0x']
+  # a CPU without bfloat16 hardware emulates it: its rows carry no target
+  fp32, bf16 = bench.compare(rows, before, after, bf16_native=False)
+  assert bf16['ratio'] == pytest.approx(0.6) and bf16['misses'] == []
+
+
+@pytest.mark.parametrize('model, size, want', [
+    ('pix2pix', 128, ['model.num_downs=7']), ('pix2pix', 256, ['model.num_downs=8']),
+    ('stgan', 64, ['model.image_size=64', 'model.shortcut_layers=3', 'model.inject_layers=0']),
+    ('ugatit_light', 128, ['model.img_size=128']), ('cyclegan', 128, [])])
+def test_reference_overrides_build_the_references_networks(model, size, want):
+  assert bench.reference_overrides(model, size) == want
+
+
+def test_every_model_has_a_reference_module():
+  step = os.path.join(REPO, 'benchmarks', 'pytorch_reference', 'step.py')
+  assert bench.default_reference() == step and os.path.isfile(step)
+  modules = {'ugatit_light': 'ugatit'}
+  for model in bench.PYTORCH_MODELS:
+    name = modules.get(model, model)
+    path = os.path.join(REPO, 'benchmarks', 'pytorch_reference', f'{name}.py')
+    assert os.path.isfile(path), path
+    assert 'def build(' in open(path, encoding='utf-8').read()
 
 
 def _fake_reference(tmp_path, seconds):
@@ -63,8 +88,12 @@ def test_side_by_side_command_and_check(tmp_path, seconds, code):
 
 
 def test_compare_needs_a_reference_model(tmp_path):
-  cmd = [sys.executable, '-m', 'tfi2i.bench', '--recipe=recipes/stargan.py',
-         f'--compare-pytorch={sys.executable}', f'--pytorch_reference={tmp_path}/x.py']
-  out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
-  assert out.returncode != 0 and "the PyTorch reference has ('cyclegan', 'pix2pix')" in (
+  run = lambda recipe, script: subprocess.run(
+      [sys.executable, '-m', 'tfi2i.bench', f'--recipe=recipes/{recipe}.py',
+       f'--compare-pytorch={sys.executable}', f'--pytorch_reference={script}'],
+      capture_output=True, text=True, cwd=REPO, timeout=600)
+  out = run('cvae_gan', bench.default_reference())
+  assert out.returncode != 0 and "not \"bicyclegan variant 'cvae_gan'\"" in out.stdout + out.stderr
+  out = run('stargan', f'{tmp_path}/x.py')
+  assert out.returncode != 0 and f'no PyTorch reference step at {tmp_path}/x.py' in (
       out.stdout + out.stderr)

@@ -93,6 +93,11 @@ def test_one_step_for_each_cam_setting(after_one_step, apply_to):
   assert int(model.d_optimizer.iterations) == 2 and int(model.g_optimizer.iterations) == 1
   assert ('disc_cam' in logs) == (apply_to in ('discriminator', 'both'))
   assert ('gen_cam' in logs) == (apply_to in ('generator', 'both'))
+  # the mask's TensorBoard scalars (what M_CAM covers) come with the terms that compute it
+  for who, term in (('d', 'disc_cam'), ('g', 'gen_cam')):
+    assert (f'cam/{who}_coverage' in logs) == (term in logs)
+    if term in logs:
+      assert 0 < logs[f'cam/{who}_coverage'] <= 1 and logs[f'cam/{who}_change_lift'] > 0
   assert logs.get('disc_cam', 1.0) > 0 and logs.get('gen_cam', 1.0) > 0
 
 

@@ -61,17 +61,25 @@ def parse_attrs(text: str, names) -> dict:
   return out
 
 
-def each_changed(source, names):
+def target_rule(target_input) -> str:
+  """The editor's test-time rule, as its export declares it on the target input (exports
+  made before it was declared, and models served without their tfi2i.json: StarGAN's)."""
+  return getattr(target_input, 'rule', '') or attribute_rules.CREATE_LABELS
+
+
+def each_changed(source, names, rule=attribute_rules.CREATE_LABELS):
   """[(attribute name, target vectors [n, k])]: per attribute, `source` ({0, 1}, [n, k])
-  with that attribute changed (a hair colour set, the other hair colours cleared; any other
-  attribute flipped), the rest kept."""
-  return [(name, attribute_rules.change(source, names, j)) for j, name in enumerate(names)]
+  with that attribute changed by the editor's official rule (attribute_rules: StarGAN's
+  create_labels, AttGAN's / STGAN's flip and conflict check), the rest kept."""
+  return [(name, attribute_rules.change(source, names, j, rule=rule))
+          for j, name in enumerate(names)]
 
 
-def with_changes(source, names, changes):
+def with_changes(source, names, changes, rule=attribute_rules.CREATE_LABELS):
   """`source` ({0, 1}, [n, k]) with the attributes of `changes` ({index: 1.0 or 0.0}, as
-  parse_attrs gives) set or cleared (setting a hair colour clears the others)."""
+  parse_attrs gives) set or cleared (setting one clears those it excludes under `rule`, e.g.
+  the other hair colours)."""
   target = source
   for index, value in changes.items():
-    target = attribute_rules.change(target, names, index, value)
+    target = attribute_rules.change(target, names, index, value, rule=rule)
   return target

@@ -8,21 +8,25 @@ the recipe's configuration, runs `--warmup` train steps, then times `--steps` st
 (batch 1 unless --batch_size), and times generator inference. Prints one row per setting.
 Run nothing else on the machine while it measures.
 
-Side by side with the official PyTorch code (CycleGAN and pix2pix recipes):
+Side by side with the official PyTorch code (every model: issue 26):
 
   python -m tfi2i.bench --recipe=recipes/cyclegan.py --sizes=128 --xla=off \
       --compare-pytorch=.venv-torch/bin/python [--pytorch_reference=PATH] [--check]
 
 PY (a Python with torch, in its own venv: `make torch-venv`; never a dependency of tfi2i)
 runs the PyTorch reference step (--pytorch_reference, default
-../shared/bench/pytorch_reference_step.py: the official networks and training step, batch
-1, fp32) for the same model and size, before and after tfi2i's settings in the same run, so
-that both sides are measured on the same machine in the same state. Each tfi2i row gets its
-ratio to the mean of the two PyTorch runs: training s/step (lower is better) and generator
-inference img/s (higher is better). pix2pix runs the U-Net of its size (unet_128 at 128 px,
-num_downs 7; unet_256 at 256 px), as the reference does. With --check the command exits 1
-when a ratio misses its target (TARGETS: training step float32 <= 0.8x PyTorch's time,
-mixed_bfloat16 <= 0.5x; bfloat16 generator inference >= 2x PyTorch eval's img/s).
+benchmarks/pytorch_reference/step.py: the official networks and one training step of the
+same work as tfi2i's train_step, fp32, the same batch) for the same model and size, before
+and after tfi2i's settings in the same run, so that both sides are measured on the same
+machine in the same state. tfi2i's model is built at the reference's size and, where the
+official PyTorch code's architecture differs from the code tfi2i ports, as close to it as
+its settings go (`reference_overrides`). Each tfi2i row gets its ratio to the mean of the
+two PyTorch runs: training s/step (lower is better) and generator inference img/s (higher is
+better). Both sides print their parameter counts. With --check the command exits 1 when a
+ratio misses its target (TARGETS: training step float32 <= 1.0x PyTorch's time; where the
+machine has bfloat16 hardware (tfi2i/precision.py), mixed_bfloat16 <= 0.5x and bfloat16
+generator inference >= 2x PyTorch eval's img/s; elsewhere bfloat16 is emulated and its rows
+are printed without a target).
 """
 import json
 import os
@@ -60,14 +64,45 @@ _SET = flags.DEFINE_multi_string('set', [], 'KEY=VALUE recipe override (a Python
 
 # Side-by-side targets (issue 16): tfi2i s/step over PyTorch fp32's, at most; bfloat16
 # generator inference img/s over PyTorch eval's, at least.
-TARGETS = {'float32': 0.8, 'mixed_bfloat16': 0.5}
+TARGETS = {'float32': 1.0, 'mixed_bfloat16': 0.5}
 INFERENCE_TARGET = {'mixed_bfloat16': 2.0}
-PYTORCH_MODELS = ('cyclegan', 'pix2pix')
+PYTORCH_MODELS = ('cyclegan', 'pix2pix', 'bicyclegan', 'ugatit', 'ugatit_light', 'stargan',
+                  'attgan', 'stgan')
+
+
+def reference_model(config) -> str:
+  """The PyTorch reference's name for a recipe's model (U-GAT-IT light is its own)."""
+  name = config.model.get('name')
+  if name == 'ugatit' and config.model.get('light'):
+    return 'ugatit_light'
+  if name == 'bicyclegan' and config.model.get('variant') != 'bicycle':
+    return f'bicyclegan variant {config.model.get("variant")!r}'  # the reference: the hybrid
+  return name
+
+
+def reference_overrides(model_name: str, size: int) -> list:
+  """--set items that make tfi2i's recipe model do the reference's work at `size` px: the
+  size the networks are built for, and where the official PyTorch code has another
+  architecture than the code tfi2i ports, as much of it as tfi2i's model can take
+  (BUILD_NOTES.md, "Side by side": what is left different)."""
+  if model_name == 'pix2pix':  # the U-Net of this size, as the official options pick
+    return [f'model.num_downs={8 if size >= 256 else 7}']
+  if model_name == 'bicyclegan' and size < 256:  # the official 128 px networks
+    return ['model.net_g=unet_128', 'model.net_e=resnet_128', 'model.net_d=basic_128_multi',
+            'model.net_d2=basic_128_multi']
+  if model_name in ('ugatit', 'ugatit_light'):
+    return [f'model.img_size={size}']
+  if model_name in ('stargan', 'attgan'):
+    return [f'model.image_size={size}']
+  if model_name == 'stgan':  # bluestyle97/STGAN-pytorch: 3 STUs, the difference not injected
+    return [f'model.image_size={size}', 'model.shortcut_layers=3', 'model.inject_layers=0']
+  return []
 
 
 def default_reference() -> str:
+  """benchmarks/pytorch_reference/step.py of this repository."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  return os.path.join(os.path.dirname(root), 'shared', 'bench', 'pytorch_reference_step.py')
+  return os.path.join(root, 'benchmarks', 'pytorch_reference', 'step.py')
 
 
 def parse_pytorch(stdout: str) -> dict:
@@ -84,16 +119,20 @@ def parse_pytorch(stdout: str) -> dict:
           'peak_rss_gb': float(match.group(4)) / 1024}
 
 
-def run_pytorch(python: str, script: str, model: str, size: int, steps: int) -> dict:
-  out = subprocess.run([python, script, model, str(size), str(steps)], capture_output=True,
-                       text=True, check=False)
+def run_pytorch(python: str, script: str, model: str, size: int, steps: int,
+                batch: int = 1) -> dict:
+  cmd = [python, script, model, str(size), str(steps)] + ([str(batch)] if batch != 1 else [])
+  out = subprocess.run(cmd, capture_output=True, text=True, check=False)
   if out.returncode:
-    raise RuntimeError(f'{python} {script} {model} {size} {steps} failed ({out.returncode}): '
+    raise RuntimeError(f'{" ".join(cmd)} failed ({out.returncode}): '
                        f'{(out.stderr.strip().splitlines() or ["?"])[-1]}')
-  return parse_pytorch(out.stdout)
+  result = parse_pytorch(out.stdout)
+  params = next((l for l in out.stdout.splitlines() if l.startswith('PARAMS ')), '')
+  result['params'] = dict(item.split('=') for item in params.split()[1:])
+  return result
 
 
-def compare(rows: list, before: dict, after: dict) -> list:
+def compare(rows: list, before: dict, after: dict, bf16_native: bool = True) -> list:
   """rows (tfi2i results) with 'ratio' (s/step over PyTorch's mean) and 'infer_ratio'
   (img/s over PyTorch's mean), and 'misses': the targets each one misses."""
   step = (before['s_per_step'] + after['s_per_step']) / 2
@@ -102,6 +141,9 @@ def compare(rows: list, before: dict, after: dict) -> list:
   for r in rows:
     r = dict(r, ratio=r['s_per_step'] / step, infer_ratio=r['infer_img_per_s'] / infer)
     misses = []
+    if r['precision'] != 'float32' and not bf16_native:  # emulated: no target
+      out.append(dict(r, misses=misses))
+      continue
     target = TARGETS.get(r['precision'])
     if target is not None and r['ratio'] > target:
       misses.append(f'{r["precision"]} training step {r["ratio"]:.2f}x PyTorch > {target}x')
@@ -174,7 +216,9 @@ def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size, overr
   return {'size': size, 'precision': precision, 'xla': xla, 'batch_size': batch_size,
           's_per_step': s_per_step, 'train_img_per_s': batch_size / s_per_step,
           'infer_img_per_s': infer_ips,
-          'peak_rss_gb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
+          'peak_rss_gb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
+          'params': {layer.name: int(layer.count_params()) for layer in model.layers
+                     if layer.count_params()}}
 
 
 def _run_child(size, precision, xla, overrides):
@@ -201,22 +245,21 @@ def _side_by_side(model_name) -> int:
   if model_name not in PYTORCH_MODELS:
     raise app.UsageError(f'--compare-pytorch: the PyTorch reference has {PYTORCH_MODELS}, not '
                          f'{model_name!r}')
-  if _BATCH.value != 1:
-    raise app.UsageError('--compare-pytorch: the PyTorch reference runs batch 1')
   script = _REFERENCE.value or default_reference()
   if not os.path.isfile(script):
     raise app.UsageError(f'no PyTorch reference step at {script}: pass --pytorch_reference')
-  print(f'side by side: {_RECIPE.value} and {script}, batch 1, tfi2i {_WARMUP.value} warm-up '
-        f'+ {_STEPS.value} timed steps, PyTorch 3 + {_STEPS.value}, {os.cpu_count()} CPUs')
+  from tfi2i import precision as precision_lib  # pylint: disable=import-outside-toplevel
+  print(f'side by side: {_RECIPE.value} ({model_name}) and {script}, batch {_BATCH.value}, '
+        f'tfi2i {_WARMUP.value} warm-up + {_STEPS.value} timed steps, PyTorch 3 + '
+        f'{_STEPS.value}, {os.cpu_count()} CPUs; {precision_lib.choose("auto").line()}')
   print(f'{"px":>4} {"precision":>15} {"xla":>5} {"s/step":>8} {"train img/s":>12} '
         f'{"infer img/s":>12} {"peak RSS GB":>12} {"step ratio":>11} {"infer ratio":>12}')
   misses = []
   for size in _SIZES.value:
     size = int(size)
-    overrides = list(_SET.value)
-    if model_name == 'pix2pix':  # the reference's U-Net of this size
-      overrides.append(f'model.num_downs={8 if size >= 256 else 7}')
-    before = run_pytorch(_COMPARE.value, script, model_name, size, _STEPS.value)
+    overrides = reference_overrides(model_name, size) + list(_SET.value)
+    before = run_pytorch(_COMPARE.value, script, model_name, size, _STEPS.value, _BATCH.value)
+    print(f'PyTorch parameters: {before["params"]}')
     rows = []
     for precision in _PRECISIONS.value:
       for xla in _XLA.value:
@@ -226,13 +269,16 @@ def _side_by_side(model_name) -> int:
           misses.append(f'{size} px {precision}: failed')
           continue
         rows.append(r)
-    after = run_pytorch(_COMPARE.value, script, model_name, size, _STEPS.value)
+    after = run_pytorch(_COMPARE.value, script, model_name, size, _STEPS.value, _BATCH.value)
     for name, p in (('before', before), ('after', after)):
       print(f'{size:>4} {"torch " + p["torch"]:>15} {name:>5} {p["s_per_step"]:8.3f} '
             f'{1 / p["s_per_step"]:12.2f} {p["infer_img_per_s"]:12.2f} '
             f'{p["peak_rss_gb"]:12.2f} {"1":>11} {"1":>12}')
-    for r in compare(rows, before, after):
+    native = precision_lib.choose('auto').policy == 'mixed_bfloat16'
+    for r in compare(rows, before, after, bf16_native=native):
       print(_row(r, f' {r["ratio"]:10.2f}x {r["infer_ratio"]:11.2f}x'), flush=True)
+    if rows:
+      print(f'tfi2i parameters: {rows[0].get("params")}')
       misses += [f'{size} px: {m}' for m in r['misses']]
   if misses:
     print('targets missed:\n  ' + '\n  '.join(misses))
@@ -252,7 +298,7 @@ def main(argv):
   if _COMPARE.value:
     from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
     config = recipe_lib.override(recipe_lib.load_recipe(_RECIPE.value), _overrides(_SET.value))
-    return _side_by_side(config.model.get('name'))
+    return _side_by_side(reference_model(config))
   if _CHECK.value:
     raise app.UsageError('--check needs --compare-pytorch')
   print(f'recipe {_RECIPE.value} {" ".join(_SET.value)}, batch {_BATCH.value}, {_WARMUP.value} '

@@ -44,6 +44,7 @@ class Input:
   role: str = ''
   doc: str = ''
   labels: tuple = ()  # names of a vector's entries (e.g. the attributes an editor takes)
+  rule: str = ''  # an editor's target attributes: its test-time rule (tfi2i.attribute_rules)
 
   def full_shape(self):
     return ((None,) if self.per_image else ()) + tuple(self.shape)

@@ -56,8 +56,10 @@ Scores (images in [-1, 1]; see tfi2i.metrics for every definition):
              samples per mode (0 = the ground truth's own hue), 'gain' = mean chroma gain.
   attribute_edits  attribute editors (StarGAN, AttGAN, STGAN) on attribute data: the K = k
              outputs of an input are its k edits, edit j changing attribute j from the
-             labels of the attribute file (attribute_rules.change: a hair colour set, any
-             other attribute flipped). Per attribute and their mean:
+             labels of the attribute file by the editor's official test-time rule
+             (attribute_rules: StarGAN's create_labels sets a hair colour and flips any
+             other attribute; AttGAN's and STGAN's flip it, then check conflicts). Per
+             attribute and their mean:
                accuracy     with --classifier (tfi2i.attribute_classifier): the fraction of
                             edits whose attribute j the classifier reads as the target
                             value; the classifier's own accuracy on the real inputs is
@@ -252,12 +254,13 @@ def mask_region(path: str, transform) -> np.ndarray:
 
 class _AttributeEdits:
   """Scores of the edits of attribute data (K = k edits per input, edit j changes attribute
-  j as attribute_rules.change does): attribute accuracy by a classifier, preservation (L1
-  and PSNR of each edit to its input) and masked PSNR over the pixels outside attribute j's
-  region mask (paper 001 Table 2)."""
+  j by the editor's rule, attribute_rules.change): attribute accuracy by a classifier,
+  preservation (L1 and PSNR of each edit to its input) and masked PSNR over the pixels
+  outside attribute j's region mask (paper 001 Table 2)."""
 
-  def __init__(self, data: EvalData, classifier, transform):
+  def __init__(self, data: EvalData, classifier, transform, rule):
     self.names, self.labels, self.masks = tuple(data.attribute_names), data.attributes, data.masks
+    self.rule = rule  # the editor's test-time rule: what its sampler's edit j targets
     self.classifier, self.transform = classifier, transform
     k = len(self.names)
     self.per = {key: [[] for _ in range(k)] for key in ('correct', 'l1', 'psnr', 'masked')}
@@ -273,7 +276,7 @@ class _AttributeEdits:
       self.per['l1'][j].append(metrics.l1(edit, a))
       self.per['psnr'][j].append(metrics.psnr(edit, a))
       if self.classifier is not None:
-        target = attribute_rules.change(labels, self.names, j)[:, j]
+        target = attribute_rules.change(labels, self.names, j, rule=self.rule)[:, j]
         self.per['correct'][j].append(self.classifier.predict(edit)[:, j] == target)
       paths = self.masks.get(name)
       for row, i in enumerate(indices):
@@ -438,7 +441,8 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
   if data.attributes is not None:
     loaded = (attribute_accuracy.load(classifier, data.attribute_names)
               if classifier else None)
-    edits = _AttributeEdits(data, loaded, transform)
+    edits = _AttributeEdits(data, loaded, transform,
+                            getattr(model, 'target_rule', attribute_rules.CREATE_LABELS))
   elif classifier:
     raise ValueError('--classifier scores attribute edits; the data of '
                      f'{workdir} has no attributes')

@@ -573,9 +573,10 @@ def edit_attributes(model_dir, inputs, output_dir: str, attrs: str | None = None
                                 discriminator's classifier sees them in the input (the
                                 export's `attributes` signature);
     --edit=each                 one output per attribute, <name>__<attribute>.png: that
-                                attribute changed as the official test-time targets do (a
-                                hair colour set, the other hair colours cleared; any other
-                                attribute flipped), the rest kept;
+                                attribute changed as the editor's official test-time
+                                targets do (StarGAN: a hair colour set, the others cleared,
+                                any other attribute flipped; AttGAN / STGAN: flipped, then
+                                their conflict check), the rest kept;
     --mask                      also the Grad-CAM mask of each edit (paper 001),
                                 <name>__<attribute>__mask.png (or <name>__mask.png), gray.
   The gallery (index.html) has a row per input: the input, then a column per edit (and its
@@ -589,7 +590,7 @@ def edit_attributes(model_dir, inputs, output_dir: str, attrs: str | None = None
   model = open_model(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
   sig, target_input, classifier, probabilities, mask_sig = attribute_edit.editor_signatures(
       model)
-  names = tuple(target_input.labels)
+  names, rule = tuple(target_input.labels), attribute_edit.target_rule(target_input)
   changes = attribute_edit.parse_attrs(attrs, names) if attrs else {}
   if mask and mask_sig is None:
     raise ValueError(f'--mask: {model.description} has no signature with the edit\'s mask')
@@ -603,8 +604,8 @@ def edit_attributes(model_dir, inputs, output_dir: str, attrs: str | None = None
     pixels = np.stack([image for _, _, image in items])
     probs = model.call(classifier, {'images': to_float(pixels)})[probabilities.name]
     source = (np.asarray(probs) > 0.5).astype(np.float32)
-    targets = (attribute_edit.each_changed(source, names) if each else
-               [(OUTPUT_KEY, attribute_edit.with_changes(source, names, changes))])
+    targets = (attribute_edit.each_changed(source, names, rule) if each else
+               [(OUTPUT_KEY, attribute_edit.with_changes(source, names, changes, rule))])
     return probs, {key: model.images(sig, pixels, {target_input.name: target})
                    for key, target in targets}
 

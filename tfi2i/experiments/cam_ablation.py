@@ -87,7 +87,7 @@ def mask_overlap(workdir: str, batch_size: int = 16) -> dict:
     for j, name in enumerate(names):
       if name not in data.masks:
         continue
-      target = attribute_rules.change(source, names, j)
+      target = attribute_rules.change(source, names, j, rule=model.target_rule)
       fake = model.edit(x, tf.constant(source), tf.constant(target))
       mask = np.asarray(model.cam_mask(x, fake, tf.constant(source), tf.constant(target),
                                        training=False))[..., 0]

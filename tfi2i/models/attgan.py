@@ -10,6 +10,7 @@ models.py) and csmliu/STGAN at commit 8a206ad (train.py, models.py).
 import keras
 import tensorflow as tf
 
+from tfi2i import attribute_rules
 from tfi2i import losses
 from tfi2i import nets
 from tfi2i.models.attribute_editor import AttributeEditor
@@ -36,6 +37,8 @@ class AttGAN(AttributeEditor):
 
   loss_args = ('lambda_gp', 'lambda_d_att', 'lambda_g_att', 'lambda_rec')
   needs_source = True  # edit() scales the changed attributes (test_int)
+  # test.py: each attribute flipped, then data.check_attribute_conflict
+  target_rule = attribute_rules.FLIP
 
   # Sources: LynnHo/AttGAN-Tensorflow v1 train.py (T), the official commands in its README
   # (R); csmliu/STGAN train.py (S), which keeps T's defaults except those STGAN names
@@ -93,14 +96,24 @@ class AttGAN(AttributeEditor):
     del source
     return self._scaled(target)
 
+  def emphasised(self, source, target):
+    """bool [n, k]: the attributes test.py drives at test_int: the flipped one, not those
+    check_attribute_conflict cleared (attribute_rules.emphasised, in the graph)."""
+    source, target = tf.cast(source, tf.float32), tf.cast(target, tf.float32)
+    excludes = tf.constant(attribute_rules.conflicts(self.attributes, attribute_rules.FLIP))
+    cleared_by_a_set = tf.matmul(target * (1.0 - source), excludes) > 0.5
+    dropped = source * (1.0 - target) > 0.5
+    return tf.not_equal(target, source) & ~(dropped & cleared_by_a_set)
+
   def test_input(self, source, target):
-    """At test time (test.py): the changed attributes at +-test_int, the rest +-thres_int."""
+    """At test time (AttGAN v1 test.py): the changed attribute at +-test_int (an attribute
+    cleared by the conflict rule stays at -thres_int), the rest +-thres_int."""
     target = tf.cast(target, tf.float32)
     scaled = self._scaled(target)
     if source is None:
       return scaled
-    changed = tf.not_equal(target, tf.cast(source, tf.float32))
-    return tf.where(changed, (target * 2.0 - 1.0) * self.test_int, scaled)
+    return tf.where(self.emphasised(source, target), (target * 2.0 - 1.0) * self.test_int,
+                    scaled)
 
   def edit(self, images, source, target, training=False):
     return self.generator([images, self.test_input(source, target)], training=training)
@@ -123,13 +136,15 @@ class AttGAN(AttributeEditor):
           'gen_att': self.lambda_g_att * attribute_loss(fake_logits, target),
           'gen_rec': self.lambda_rec * losses.l1_loss(x, reconstructed),
       }
+      g_stats = {}
       if self.cam_on_generator:
         # eq. 5's x_rec: the edit translated back (the reconstruction above is G(x, a))
         back = gen([fake, self.generator_input(target, source)], training=True)
-        g_terms['gen_cam'] = self.generator_cam_term(tape, x, fake, back, source, target)
+        g_terms['gen_cam'], g_stats = self.generator_cam_term(tape, x, fake, back, source,
+                                                              target)
       g_total = average_loss(tf.add_n(list(g_terms.values())))
     self.apply_gradients(self.g_optimizer, tape, g_total, gen.trainable_variables)
-    return self.step_logs(critic_logs, g_terms, g_total)
+    return self.step_logs(critic_logs, g_terms, g_total, g_stats)
 
   def endpoints(self):
     return self.editor_endpoints()
@@ -163,6 +178,10 @@ class STGAN(AttGAN):
     return self._scaled(target) - self._scaled(source)
 
   def test_input(self, source, target):
+    """csmliu/STGAN test.py (--label diff): b_ - a_ with b_ = (b * 2 - 1) * thres_int and the
+    changed attribute's entry of b_ times test_int (not one cleared by the conflict rule)."""
     if source is None:
       raise ValueError('STGAN edits need the source attributes (the difference vector)')
-    return (tf.cast(target, tf.float32) - tf.cast(source, tf.float32)) * self.test_int
+    scaled = self._scaled(target)
+    target_input = tf.where(self.emphasised(source, target), scaled * self.test_int, scaled)
+    return target_input - self._scaled(source)

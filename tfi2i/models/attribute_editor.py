@@ -14,6 +14,7 @@ paper) and `train_step`, and calls the helpers here for the shared parts.
 import numpy as np
 import tensorflow as tf
 
+from tfi2i import attribute_rules
 from tfi2i import endpoints as ep
 from tfi2i import gradcam
 from tfi2i import losses
@@ -31,6 +32,8 @@ class AttributeEditor(TranslationModel):
   arg_sections = {'cam': 'cam_'}
   optimizer_names = ('g_optimizer', 'd_optimizer')
   needs_source = False  # whether edit() reads the source attributes (STGAN's difference)
+  # the official test-time targets (attribute_rules): StarGAN's solver.py create_labels
+  target_rule = attribute_rules.CREATE_LABELS
 
   # The CAM-consistency loss of paper 001 (tfi2i/gradcam.py), the recipe's `cam` section
   # (cam.apply_to is cam_apply_to), the same for the three editors.
@@ -96,11 +99,11 @@ class AttributeEditor(TranslationModel):
     return tf.gather(source, order)
 
   def flipped(self, source, index):
-    """The test-time target with attribute `index` changed (attribute_rules.change_rule:
-    a hair colour is set and the other hair colours cleared; any other attribute is
-    flipped; the rest are kept)."""
-    scale, offset = change_rule(self.attributes, index)
-    return tf.cast(source, tf.float32) * scale + offset
+    """The test-time target with attribute `index` changed by the editor's official rule
+    (target_rule; attribute_rules.change_rule), the rest kept."""
+    scale, offset, clear = change_rule(self.attributes, index, rule=self.target_rule)
+    target = tf.cast(source, tf.float32) * scale + offset
+    return tf.where(target[:, index:index + 1] > 0.5, target * clear, target)
 
   # -- Grad-CAM -----------------------------------------------------------------------------
 
@@ -113,17 +116,40 @@ class AttributeEditor(TranslationModel):
         original, generated, source, target, self.cam_normalize, self.cam_clip_sum)
 
   def discriminator_cam_term(self, original, generated, source, target):
-    """Eq. 6 per example (the caller adds it when cam.apply_to names the discriminator)."""
+    """(eq. 6 per example, the mask's scalars `cam_stats` as 'cam/d_*'); the caller adds the
+    term when cam.apply_to names the discriminator."""
     mask = self.cam_mask(original, generated, source, target)
-    return gradcam.discriminator_cam_loss(original, generated, mask, self.cam_weight)
+    return (gradcam.discriminator_cam_loss(original, generated, mask, self.cam_weight),
+            self.cam_stats(mask, original, generated, 'd'))
 
   def generator_cam_term(self, tape, original, generated, reconstructed, source, target):
-    """Eq. 5's added term per example (the caller adds it when cam.apply_to names the
-    generator); the mask is computed off `tape` (held constant)."""
+    """(eq. 5's added term per example, the mask's scalars `cam_stats` as 'cam/g_*'); the
+    caller adds the term when cam.apply_to names the generator. The mask is computed off
+    `tape` (held constant)."""
     with tape.stop_recording():
       mask = tf.stop_gradient(self.cam_mask(original, tf.stop_gradient(generated), source,
                                             target))
-    return gradcam.generator_cam_loss(original, generated, reconstructed, mask, self.cam_weight)
+      stats = self.cam_stats(mask, original, tf.stop_gradient(generated), 'g')
+    return (gradcam.generator_cam_loss(original, generated, reconstructed, mask,
+                                       self.cam_weight), stats)
+
+  @staticmethod
+  def cam_stats(mask, original, generated, who):
+    """What M_CAM covers, as TensorBoard scalars (issue 24: is the mask where the edit is?):
+      cam/<who>_coverage     the mask's mean (1: everywhere, the collapsed mask);
+      cam/<who>_change_lift  the generator's change |G(x) - x| (channel mean, over its image
+                             maximum) averaged under the mask, over its mean over the image:
+                             1 for a uniform mask, above 1 when the mask sits where the
+                             generator changed the image, below 1 when it avoids it.
+    Means over the global batch (average_loss), as the losses are."""
+    m = tf.cast(mask, tf.float32)
+    change = tf.reduce_mean(tf.abs(tf.cast(generated, tf.float32) -
+                                   tf.cast(original, tf.float32)), -1, keepdims=True)
+    change = change / (tf.reduce_max(change, [1, 2, 3], keepdims=True) + 1e-8)
+    under = tf.reduce_sum(m * change, [1, 2, 3]) / (tf.reduce_sum(m, [1, 2, 3]) + 1e-8)
+    lift = under / (tf.reduce_mean(change, [1, 2, 3]) + 1e-8)
+    return {f'cam/{who}_coverage': average_loss(tf.reduce_mean(m, [1, 2, 3])),
+            f'cam/{who}_change_lift': average_loss(lift)}
 
   # -- the training step's shared parts -----------------------------------------------------
 
@@ -155,18 +181,22 @@ class AttributeEditor(TranslationModel):
               disc, x, fake, self.lambda_gp,
               seed=self.stateless_seed(1, self.d_optimizer.iterations)),
       }
+      stats = {}
       if self.cam_on_discriminator:
-        terms['disc_cam'] = self.discriminator_cam_term(x, fake, source, target)
+        terms['disc_cam'], stats = self.discriminator_cam_term(x, fake, source, target)
       d_total = average_loss(tf.add_n(list(terms.values())))
     self.apply_gradients(self.d_optimizer, tape, d_total, disc.trainable_variables)
-    return {**{k: average_loss(v) for k, v in terms.items()}, 'disc_total': d_total}, target
+    return ({**{k: average_loss(v) for k, v in terms.items()}, 'disc_total': d_total,
+             **stats}, target)
 
   @staticmethod
-  def step_logs(critic_logs, g_terms, g_total):
-    """The step's logs: the critic's averaged over its updates, then the generator's."""
+  def step_logs(critic_logs, g_terms, g_total, g_stats=None):
+    """The step's logs: the critic's averaged over its updates, then the generator's (and
+    its M_CAM scalars, already averaged)."""
     logs = {k: tf.add_n([d[k] for d in critic_logs]) / len(critic_logs) for k in critic_logs[0]}
     logs.update({k: average_loss(v) for k, v in g_terms.items()})
     logs['gen_total'] = g_total
+    logs.update(g_stats or {})
     return logs
 
   # -- inference ------------------------------------------------------------------------------
@@ -211,6 +241,7 @@ class AttributeEditor(TranslationModel):
     image_size (the discriminator reads that size) and the outputs back."""
     k, names = self.n_attributes, ', '.join(self.attributes)
     target = ep.Input('attributes', shape=(k,), per_image=True, labels=self.attributes,
+                      rule=self.target_rule,
                       doc=f'target attributes, 1 (has) or 0 (has not), in this order: {names}')
 
     def edit(images, attributes):
@@ -268,5 +299,5 @@ class AttributeEditor(TranslationModel):
       return np.concatenate(out)
 
     return sample, k, (f'{type(self).__name__}: {k} edits per input, each attribute changed '
-                       '(a hair colour set, others flipped) from the source attributes of '
-                       'the data file')
+                       f'by the official test-time rule ({self.target_rule}) from the source '
+                       'attributes of the data file')

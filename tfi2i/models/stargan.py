@@ -86,12 +86,13 @@ class StarGAN(AttributeEditor):
           'gen_cls': class_loss(fake_logits, target),
           'gen_rec': self.lambda_rec * losses.l1_loss(x, reconstructed),
       }
+      g_stats = {}
       if self.cam_on_generator:
-        g_terms['gen_cam'] = self.generator_cam_term(tape, x, fake, reconstructed, source,
-                                                     target)
+        g_terms['gen_cam'], g_stats = self.generator_cam_term(tape, x, fake, reconstructed,
+                                                              source, target)
       g_total = average_loss(tf.add_n(list(g_terms.values())))
     self.apply_gradients(self.g_optimizer, tape, g_total, gen.trainable_variables)
-    return self.step_logs(critic_logs, g_terms, g_total)
+    return self.step_logs(critic_logs, g_terms, g_total, g_stats)
 
   def endpoints(self):
     return self.editor_endpoints()

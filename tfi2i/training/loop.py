@@ -496,8 +496,8 @@ def _run(model, strategy, dataset, step, history, workdir, t, total_steps, stop_
                 flush=True)
         if current % t.log_every == 0 or current == total_steps:
           with writer.as_default(step=current):
-            for name, value in logs.items():
-              tf.summary.scalar(f'loss/{name}', value)
+            for name, value in logs.items():  # 'group/name' logs keep their own group
+              tf.summary.scalar(name if '/' in name else f'loss/{name}', value)
             for name in model.optimizer_names:
               tf.summary.scalar(f'learning_rate/{name}', float(getattr(model, name).learning_rate))
             tf.summary.scalar('steps_per_second', (current - start) / (time.monotonic() - started))
