@@ -53,7 +53,7 @@ torch-venv: $(TORCH_VENV)/bin/python
 # (benchmarks/pytorch_reference/step.py) before and after tfi2i's; --check fails on a missed
 # target. TORCH_PY=/path/to/python uses another Python with torch; BENCH_MODELS=... a subset;
 # BENCH_PRECISIONS=float32 skips bfloat16 (emulated, slow, on a CPU without AVX512-BF16/AMX).
-BENCH_MODELS ?= cyclegan:128:1 pix2pix:128:1 bicyclegan:128:2 ugatit_light:128:1 ugatit:64:1 stargan:64:1 attgan:64:1 stgan:64:1
+BENCH_MODELS ?= cyclegan:128:1 pix2pix:128:1 bicyclegan:128:2 ugatit_light:128:1 ugatit:96:1 stargan:64:1 attgan:64:1 stgan:64:1
 BENCH_PRECISIONS ?= float32,mixed_bfloat16
 BENCH_STEPS ?= 6
 bench: venv

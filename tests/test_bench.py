@@ -44,7 +44,7 @@ def test_ratios_and_targets():
 @pytest.mark.parametrize('model, size, want', [
     ('pix2pix', 128, ['model.num_downs=7']), ('pix2pix', 256, ['model.num_downs=8']),
     ('stgan', 64, ['model.image_size=64', 'model.shortcut_layers=3', 'model.inject_layers=0']),
-    ('ugatit_light', 128, ['model.img_size=128']), ('cyclegan', 128, [])])
+    ('ugatit_light', 128, ['model.img_size=128']), ('ugatit', 96, ['model.img_size=96']), ('cyclegan', 128, [])])
 def test_reference_overrides_build_the_references_networks(model, size, want):
   assert bench.reference_overrides(model, size) == want
 
