@@ -397,9 +397,20 @@ def test_demo_make_from_given_images_is_idempotent(tmp_path, monkeypatch):
   assert demo.is_complete(out, _SMALL)
   assert 'day.png' in open(os.path.join(out, 'SOURCE.txt')).read()
   a, b = domain_files(_cfg(root=out))
-  assert data.load_image(a[0]).shape == (4, 4, 3) and data.load_image(b[0])[0, 0, 0] == 10
+  # B: the night side moonlit: the day map dimmed (MOONLIGHT) plus the lights
+  want = [round(200 * m + 10) for m in demo.MOONLIGHT]
+  assert data.load_image(a[0]).shape == (4, 4, 3)
+  assert data.load_image(b[0])[0, 0].tolist() == want
+  assert 'Night style: moonlit' in open(os.path.join(out, 'SOURCE.txt')).read()
+  # a folder of the other style is written again; the lights style keeps the night map
+  demo.make_demo(out, day, night, layout=_SMALL, style='lights')
+  assert demo.is_complete(out, _SMALL, 'lights') and not demo.is_complete(out, _SMALL)
+  assert data.load_image(b[0])[0, 0].tolist() == [10, 10, 10]
+  demo.make_demo(out, day, night, layout=_SMALL)
   monkeypatch.setattr(demo, 'write_tiles', lambda *a, **k: pytest.fail('rewrote'))
   demo.make_demo(out, day, night, layout=_SMALL)
+  with pytest.raises(data.DataError, match="--night_style='dark'"):
+    demo.make_demo(out, day, night, layout=_SMALL, style='dark')
 
 
 def test_demo_folder_of_another_layout_is_brought_to_this_one(tmp_path):

@@ -57,10 +57,20 @@ def test_scores_match_psnr_by_hand_and_beat_identity(tmp_path):
   with open(path_json, encoding='utf-8') as f:
     saved = json.load(f)
   assert saved['count'] == 3 and saved['closer_than_identity'] == 3
-  assert saved['mean']['translation']['psnr'] == pytest.approx(
-      np.mean([_psnr(y, t) for _, y, t in arrays.values()]))
+  mse = np.mean([np.mean((y / 127.5 - t / 127.5) ** 2) for _, y, t in arrays.values()])
+  assert saved['mean']['translation']['psnr'] == pytest.approx(10 * np.log10(4 / mse))
   page = open(path_html, encoding='utf-8').read()
   assert 'identity' in page and '../truth/r00_c10.png' in page
+
+
+def test_an_exact_match_keeps_the_set_psnr_finite(tmp_path):
+  gallery, truth, arrays = _gallery(tmp_path)
+  name = sorted(arrays)[0]
+  _png(os.path.join(gallery, f'{name}.png'), arrays[name][2])  # this one is exact
+  scores = score_lib.score(gallery, truth)
+  assert scores.translation['psnr'][0] == score_lib.PSNR_CAP
+  assert np.isfinite(scores.mean('translation', 'psnr'))
+  assert scores.mean('translation', 'psnr') > scores.mean('identity', 'psnr')
 
 
 def test_truth_of_another_extension_is_found_by_name(tmp_path):

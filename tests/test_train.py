@@ -59,6 +59,20 @@ def tiny_root(make_image_folder, tmp_path):
   return str(tmp_path / 'data')
 
 
+def test_a_relative_workdir_resumes_and_exports(tiny_root, tmp_path, monkeypatch, capsys):
+  """`make demo` passes --workdir=runs/demo: its checkpoints must be found again (the index
+  holds paths relative to checkpoints/), by a resume and by the export at the end."""
+  monkeypatch.chdir(tmp_path)
+  recipe = tiny_recipe(tiny_root, **{'train.steps': 2, 'export.at_end': True})
+  assert loop.train(recipe, 'run', stop_at=1).step == 1
+  assert workdir_lib.checkpoint_paths('run') == [os.path.join('run', 'checkpoints', 'ckpt-1')]
+  capsys.readouterr()
+  result = loop.train(recipe, 'run')
+  assert 'Resuming from run/checkpoints/ckpt-1 at step 1.' in capsys.readouterr().out
+  assert result.step == 2 and result.export_dir == str(tmp_path / 'run' / 'export' / '1')
+  assert os.path.isfile(os.path.join(tmp_path, 'run', 'export', '1', 'saved_model.pb'))
+
+
 def test_train_writes_checkpoints_events_and_export(tiny_root, tmp_path):
   workdir = str(tmp_path / 'run')
   result = loop.train(tiny_recipe(tiny_root, **{'export.at_end': True}), workdir)

@@ -8,7 +8,9 @@ translation should be, under the input's name (any image extension): e.g. the de
 testB tiles are the night views of the testA tiles of the same names. For every pair it
 computes PSNR (dB) and SSIM of the translation against the truth, and of the input itself
 against the truth: the identity baseline, what "no translation" scores. A translation that
-learnt something beats identity.
+learnt something beats identity. The set's PSNR is computed from the mean squared error
+over all its images (finite when some images are matched exactly); per image, PSNR is
+listed up to 99 dB.
 
 Writes GALLERY/scores.json (per image and the means) and GALLERY/scores.html (input,
 translation and truth side by side with their scores), and prints the means. Exit status
@@ -28,6 +30,12 @@ from tfi2i.data import images as image_io
 from tfi2i.metrics import fidelity
 
 SCORES_JSON = 'scores.json'
+PSNR_CAP = 99.0  # dB: an image matched exactly (infinite PSNR) is listed at this
+
+
+def fidelity_psnr_of_mse(mse: float) -> float:
+  """PSNR (dB) of images in [-1, 1] from their mean squared error (inf at 0)."""
+  return float('inf') if mse <= 0 else 10.0 * np.log10(fidelity.DATA_RANGE ** 2 / mse)
 SCORES_HTML = 'scores.html'
 
 
@@ -38,6 +46,11 @@ class Scores:
   identity: dict  # metric -> [per image]
 
   def mean(self, which: str, metric: str) -> float:
+    """SSIM: the mean over the images. PSNR: of the whole set, 10 log10(2^2 / the mean of
+    the images' MSE), which stays finite when some images are matched exactly (an all-black
+    night tile translated to all black has an infinite PSNR of its own)."""
+    if metric == 'psnr':
+      return float(fidelity_psnr_of_mse(np.mean(getattr(self, which)['mse'])))
     return float(np.mean(getattr(self, which)[metric]))
 
   def wins(self) -> int:
@@ -118,9 +131,11 @@ def score(gallery: str, truth: str) -> Scores:
     targets.append(translate_lib.to_float(t))
   result = Scores(names, {}, {})
   for which, images in (('translation', outputs), ('identity', inputs)):
-    per = {'psnr': [], 'ssim': []}
+    per = {'psnr': [], 'ssim': [], 'mse': []}
     for image, target in zip(images, targets):  # one at a time: sizes may differ by image
-      per['psnr'].append(float(fidelity.psnr(image[None], target[None])[0]))
+      mse = float(np.mean(np.square(np.asarray(image, np.float64) - target)))
+      per['mse'].append(mse)
+      per['psnr'].append(min(PSNR_CAP, float(fidelity_psnr_of_mse(mse))))
       per['ssim'].append(float(fidelity.ssim(image[None], target[None])[0]))
     getattr(result, which).update(per)
   return result

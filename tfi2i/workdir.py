@@ -229,7 +229,9 @@ def checkpoint_paths(workdir, log=print) -> list:
     listed = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
     if state.model_checkpoint_path not in listed:
       listed.append(state.model_checkpoint_path)
-    listed = [p if os.path.isabs(p) else os.path.join(folder, p) for p in listed]
+    # get_checkpoint_state has already joined relative entries to `folder` (itself relative
+    # when the workdir is given relative, as `make demo`'s runs/demo): joining again would
+    # name files that do not exist, and the run would look as if it had no checkpoint
     return [p for p in listed if os.path.exists(p + '.index')]
   if not files:
     return []

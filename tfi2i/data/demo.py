@@ -18,6 +18,14 @@ learnt; the band used until 2026-12-05 (101.25E-146.25E) was half open ocean.
 Tiles of A and B have the same names, so the set is also an aligned pair set. A
 folder written with another layout is brought to this one: its tiles that the
 layout puts elsewhere are removed.
+
+The night tiles (B) show the night side as a night-time render of the Earth does: the
+land and sea under moonlight (the day map at MOONLIGHT brightness, tinted blue) with
+the city lights of night.jpg over it (`night_view`). night.jpg alone is black wherever
+there are no lights (sea, deserts, most of Africa): trained on it, the demo's CycleGAN
+drew all-black tiles from day to night and invented coastlines from night to day, and a
+black tile says nothing of what it should become (issue 26). --night_style=lights
+keeps night.jpg as it is. A folder written with another style is written again.
 """
 import argparse
 import dataclasses
@@ -42,6 +50,21 @@ SYSTEM_DIR = '/' + IMAGE_SUBDIR
 DAY_FILE, NIGHT_FILE = 'earth.jpg', 'night.jpg'
 COPYRIGHT = f'usr/share/doc/{PACKAGE}/copyright'
 SPLIT_DIRS = ('trainA', 'trainB', 'testA', 'testB')
+# The night side under moonlight: the day map's brightness per channel (R, G, B).
+MOONLIGHT = (0.14, 0.18, 0.25)
+NIGHT_STYLES = ('moonlit', 'lights')
+STYLE_LINE = 'Night style: {}'  # in SOURCE.txt: a folder of another style is rewritten
+
+
+def night_view(day: np.ndarray, lights: np.ndarray, style: str = 'moonlit') -> np.ndarray:
+  """The night tiles' map: 'moonlit' = the day map at MOONLIGHT brightness plus the city
+  lights (clipped to 255); 'lights' = the lights map as it is."""
+  if style not in NIGHT_STYLES:
+    raise DataError(f'--night_style={style!r}: expected one of {NIGHT_STYLES}')
+  if style == 'lights':
+    return lights
+  moon = day.astype(np.float32) * np.asarray(MOONLIGHT, np.float32)
+  return np.clip(np.round(moon + lights.astype(np.float32)), 0, 255).astype(np.uint8)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,9 +124,14 @@ def _tiles_in(folder: str) -> set:
     return set()
 
 
-def is_complete(out: str, layout: Layout = Layout()) -> bool:
-  """True if `out` has SOURCE.txt and exactly the tiles of `layout` in each split."""
-  if not os.path.isfile(os.path.join(out, 'SOURCE.txt')):
+def is_complete(out: str, layout: Layout = Layout(), style: str = 'moonlit') -> bool:
+  """True if `out` has SOURCE.txt naming night style `style` and exactly the tiles of
+  `layout` in each split."""
+  try:
+    with open(os.path.join(out, 'SOURCE.txt'), encoding='utf-8') as f:
+      if STYLE_LINE.format(style) not in f.read():
+        return False
+  except OSError:
     return False
   return all(_tiles_in(os.path.join(out, d)) == set(layout.names(test=d.startswith('test')))
              for d in SPLIT_DIRS)
@@ -232,9 +260,11 @@ def find_maps(cache_dir: str, system_dir: str = SYSTEM_DIR) -> tuple[str, str, s
 
 
 def make_demo(out: str, day: str = '', night: str = '', cache_dir: str = '',
-              layout: Layout = Layout()) -> dict:
-  """Writes the demo data set to `out` unless it is complete already."""
-  if is_complete(out, layout):
+              layout: Layout = Layout(), style: str = 'moonlit') -> dict:
+  """Writes the demo data set to `out` unless it is complete already (in that style)."""
+  if style not in NIGHT_STYLES:
+    raise DataError(f'--night_style={style!r}: expected one of {NIGHT_STYLES}')
+  if is_complete(out, layout, style):
     logging.info('Demo data already complete in %s.', out)
     return {d: len(layout.names(d.startswith('test'))) for d in SPLIT_DIRS}
   if bool(day) != bool(night):
@@ -247,8 +277,12 @@ def make_demo(out: str, day: str = '', night: str = '', cache_dir: str = '',
   w, h = layout.size
   text += (f'\nTiles: {layout.tile}x{layout.tile} px of the maps resized to {w}x{h}; '
            f'rows {layout.first_row}-{layout.last_row} of {layout.rows}; test = columns '
-           f'{", ".join(map(str, layout.test_cols))} of {layout.cols} (held out).\n')
-  day_map, night_map = load_map(day, layout), load_map(night, layout)
+           f'{", ".join(map(str, layout.test_cols))} of {layout.cols} (held out).\n'
+           f'{STYLE_LINE.format(style)}'
+           + (f' (B: the day map at {MOONLIGHT} of its brightness plus the night map\'s '
+              'lights)\n' if style == 'moonlit' else ' (B: the night map as it is)\n'))
+  day_map = load_map(day, layout)
+  night_map = night_view(day_map, load_map(night, layout), style)
   source_txt = os.path.join(out, 'SOURCE.txt')
   if os.path.exists(source_txt):
     os.remove(source_txt)  # written again last, once the tiles are complete
@@ -291,10 +325,14 @@ def main(argv=None) -> int:
   parser.add_argument('--day', default='', help='a day image to use instead of the package map')
   parser.add_argument('--night', default='',
                       help='a night image to use instead of the package map')
+  parser.add_argument('--night_style', default='moonlit', choices=NIGHT_STYLES,
+                      help="B tiles: 'moonlit' (the day map dimmed, plus the city lights) "
+                      "or 'lights' (the night map as it is)")
   add_cache_dir_flag(parser)
   args = parser.parse_args(argv)
   return write_and_report(
-      args.out, lambda: make_demo(args.out, args.day, args.night, args.cache_dir))
+      args.out, lambda: make_demo(args.out, args.day, args.night, args.cache_dir,
+                                  style=args.night_style))
 
 
 if __name__ == '__main__':
