@@ -4,6 +4,7 @@ import json
 import os
 
 import keras
+import ml_collections
 import pytest
 
 from test_train import tiny_recipe
@@ -91,7 +92,8 @@ def test_a_run_with_auto_prints_and_records_its_choice(tiny_root, tmp_path, monk
   with open(os.path.join(workdir, 'recipe.json'), encoding='utf-8') as f:
     saved = json.load(f)
   assert saved['train']['precision'] == 'auto'
-  assert saved['resolved']['train.precision']['policy'] == 'mixed_bfloat16'
+  assert saved['resolved']['train']['precision']['policy'] == 'mixed_bfloat16'
+  ml_collections.ConfigDict(saved)  # recipe.json still reads as a plain ConfigDict
   # the workdir's recipe reads back as a recipe (the record is not a section)
   assert recipe_lib.load_workdir_recipe(workdir).train.precision == 'auto'
   with open(os.path.join(first.export_dir, METADATA_PATH), encoding='utf-8') as f:

@@ -378,18 +378,20 @@ def test_images_far_smaller_than_the_crop_are_warned_about(caplog):
 
 def test_readme_names_the_paths_make_demo_writes():
   """Every runs/demo/... path the README promises is one the Makefile's demo target writes
-  (translate --output folders hold index.html, train's workdir holds train/ and export/)."""
+  (translate --output folders hold index.html, score --gallery ones scores.html, train's
+  workdir holds train/ and export/)."""
   import re  # pylint: disable=import-outside-toplevel
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   readme = open(os.path.join(root, 'README.md'), encoding='utf-8').read()
   make = open(os.path.join(root, 'Makefile'), encoding='utf-8').read()
   demo = make.split('\ndemo:', 1)[1].split('\n\n', 1)[0].replace('$(WORKDIR)', 'runs/demo')
-  written = set(re.findall(r'--output=(runs/demo/[\w/]+)', demo))
-  written = {f'{p}/index.html' for p in written}
+  written = {f'{p}/index.html' for p in re.findall(r'--output=(runs/demo/[\w/]+)', demo)}
+  # tfi2i.score writes scores.html (and .json) into the gallery it scores
+  written |= {f'{p}/scores.html' for p in re.findall(r'--gallery=(runs/demo/[\w/]+)', demo)}
   if '--workdir=runs/demo' in demo:
     written |= {'runs/demo/train', 'runs/demo/export', 'runs/demo/export/1/', 'runs/demo'}
   promised = set(re.findall(r'`(runs/demo[\w/.]*)`', readme))
-  assert promised and 'runs/demo/gallery/a_to_b/index.html' in promised
+  assert promised and 'runs/demo/gallery/a_to_b/scores.html' in promised
   assert promised <= written, promised - written
 
 

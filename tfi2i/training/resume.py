@@ -114,7 +114,7 @@ def _describe(identity):
 def save(workdir: str, config, data_identity: dict, precision=None):
   """Writes recipe.json and run.json (after `check`). precision: the tfi2i.precision Choice
   the run computes with, recorded in recipe.json's `resolved` entry."""
-  resolved = {'train.precision': precision.record()} if precision else None
+  resolved = {'train': {'precision': precision.record()}} if precision else None
   recipe_lib.save_recipe(config, workdir, resolved=resolved)
   workdir_lib.atomic_write(os.path.join(workdir, RUN_FILE),
                            json.dumps({'data': data_identity}, indent=2, sort_keys=True))
