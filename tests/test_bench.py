@@ -70,13 +70,18 @@ def _fake_reference(tmp_path, seconds):
   return str(path)
 
 
-@pytest.mark.parametrize('seconds, code', [(1000.0, 0), (0.0001, 1)])
-def test_side_by_side_command_and_check(tmp_path, seconds, code):
+@pytest.mark.parametrize('seconds, code, precisions', [
+    (1000.0, 0, 'float32'),
+    # float32's miss counts though another row follows it (bfloat16: no target on a CPU
+    # without it)
+    (0.0001, 1, 'float32,mixed_bfloat16')])
+def test_side_by_side_command_and_check(tmp_path, seconds, code, precisions):
   cmd = [sys.executable, '-m', 'tfi2i.bench', '--recipe=recipes/cyclegan.py', '--sizes=32',
-         '--precisions=float32', '--xla=off', '--steps=1', '--warmup=1',
+         f'--precisions={precisions}', '--xla=off', '--steps=1', '--warmup=1',
          f'--compare-pytorch={sys.executable}',
          f'--pytorch_reference={_fake_reference(tmp_path, seconds)}', '--check',
-         '--set=model.ngf=4', '--set=model.ndf=4', '--set=model.n_blocks=1']
+         # wide enough that the printed s/step (3 decimals) carries its ratio to 2 %
+         '--set=model.ngf=16', '--set=model.ndf=8', '--set=model.n_blocks=1']
   out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
   assert out.returncode == code, out.stdout[-2000:] + out.stderr[-2000:]
   assert 'torch 0.fake' in out.stdout and 'step ratio' in out.stdout
@@ -85,6 +90,7 @@ def test_side_by_side_command_and_check(tmp_path, seconds, code):
   seconds_per_step = float(row.split()[3])
   assert ratio == pytest.approx(seconds_per_step / seconds, rel=0.02, abs=0.01)
   assert ('targets missed' in out.stdout) == (code == 1)
+  assert ('32 px: float32 training step' in out.stdout) == (code == 1)
 
 
 def test_compare_needs_a_reference_model(tmp_path):

@@ -249,9 +249,10 @@ def _side_by_side(model_name) -> int:
   if not os.path.isfile(script):
     raise app.UsageError(f'no PyTorch reference step at {script}: pass --pytorch_reference')
   from tfi2i import precision as precision_lib  # pylint: disable=import-outside-toplevel
+  machine = precision_lib.choose('auto')  # whether the bfloat16 targets apply here
   print(f'side by side: {_RECIPE.value} ({model_name}) and {script}, batch {_BATCH.value}, '
         f'tfi2i {_WARMUP.value} warm-up + {_STEPS.value} timed steps, PyTorch 3 + '
-        f'{_STEPS.value}, {os.cpu_count()} CPUs; {precision_lib.choose("auto").line()}')
+        f'{_STEPS.value}, {os.cpu_count()} CPUs; {machine.line()}')
   print(f'{"px":>4} {"precision":>15} {"xla":>5} {"s/step":>8} {"train img/s":>12} '
         f'{"infer img/s":>12} {"peak RSS GB":>12} {"step ratio":>11} {"infer ratio":>12}')
   misses = []
@@ -274,12 +275,12 @@ def _side_by_side(model_name) -> int:
       print(f'{size:>4} {"torch " + p["torch"]:>15} {name:>5} {p["s_per_step"]:8.3f} '
             f'{1 / p["s_per_step"]:12.2f} {p["infer_img_per_s"]:12.2f} '
             f'{p["peak_rss_gb"]:12.2f} {"1":>11} {"1":>12}')
-    native = precision_lib.choose('auto').policy == 'mixed_bfloat16'
+    native = machine.policy == 'mixed_bfloat16'
     for r in compare(rows, before, after, bf16_native=native):
       print(_row(r, f' {r["ratio"]:10.2f}x {r["infer_ratio"]:11.2f}x'), flush=True)
+      misses += [f'{size} px: {m}' for m in r['misses']]
     if rows:
       print(f'tfi2i parameters: {rows[0].get("params")}')
-      misses += [f'{size} px: {m}' for m in r['misses']]
   if misses:
     print('targets missed:\n  ' + '\n  '.join(misses))
   else:
