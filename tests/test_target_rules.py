@@ -131,13 +131,16 @@ def test_a_hair_colour_cleared_by_the_rule_stays_at_thres_int():
   source = np.array([[1, 0, 1]], np.float32)
   blond = rules.change(source, names, 1, rule=rules.FLIP)
   np.testing.assert_array_equal(blond, [[0, 1, 1]])
-  np.testing.assert_array_equal(rules.emphasised(source, blond, names), [[False, True, False]])
+  excludes = rules.conflicts(names, rules.FLIP)
+  driven = lambda target: rules.emphasised(source, np.asarray(target, np.float32), excludes)
+  np.testing.assert_array_equal(driven(blond), [[False, True, False]])
   # cleared by hand, nothing set: that change is the one asked for
-  np.testing.assert_array_equal(rules.emphasised(source, np.array([[0, 0, 1]]), names),
-                                [[True, False, False]])
+  np.testing.assert_array_equal(driven([[0, 0, 1]]), [[True, False, False]])
   # several changes at once (translate --attrs): each set one is driven
-  both = np.array([[0, 1, 0]], np.float32)
-  np.testing.assert_array_equal(rules.emphasised(source, both, names), [[False, True, True]])
+  np.testing.assert_array_equal(driven([[0, 1, 0]]), [[False, True, True]])
+  # the same code on tensors (AttGAN.emphasised in the graph)
+  got = rules.emphasised(tf.constant(source), tf.constant(blond), tf.constant(excludes))
+  np.testing.assert_array_equal(got, [[False, True, False]])
 
 
 def test_cam_stats_say_whether_the_mask_covers_the_change():

@@ -74,11 +74,12 @@ def change(source, names, index, value=None, rule=CREATE_LABELS):
   return np.where(target[:, index:index + 1] > 0.5, target * clear, target)
 
 
-def emphasised(source, target, names) -> np.ndarray:
+def emphasised(source, target, excludes):
   """bool [n, k]: the attributes an AttGAN / STGAN edit drives at test_int (their test.py
   scales the flipped attribute only): those that change, except one cleared because an
-  attribute that excludes it was set (check_attribute_conflict's). The same rule runs in the
-  graph (AttGAN.test_input), so an export finds it from the target alone."""
-  s, t = np.asarray(source, np.float32), np.asarray(target, np.float32)
-  cleared_by_a_set = np.minimum(1.0, (t * (1 - s)) @ conflicts(names, FLIP)) > 0.5
-  return (t != s) & ~((s * (1 - t) > 0.5) & cleared_by_a_set)
+  attribute that excludes it was set (check_attribute_conflict's). source, target: float32
+  {0, 1} [n, k]; excludes: conflicts(names, FLIP). Written with operators only, so the same
+  code runs on NumPy arrays and, in the graph (AttGAN.emphasised), on tensors: an export
+  finds the driven attributes from the target alone."""
+  cleared_by_a_set = (target * (1.0 - source)) @ excludes > 0.5
+  return (target != source) & ~((source * (1.0 - target) > 0.5) & cleared_by_a_set)

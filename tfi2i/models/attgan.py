@@ -99,11 +99,9 @@ class AttGAN(AttributeEditor):
   def emphasised(self, source, target):
     """bool [n, k]: the attributes test.py drives at test_int: the flipped one, not those
     check_attribute_conflict cleared (attribute_rules.emphasised, in the graph)."""
-    source, target = tf.cast(source, tf.float32), tf.cast(target, tf.float32)
     excludes = tf.constant(attribute_rules.conflicts(self.attributes, attribute_rules.FLIP))
-    cleared_by_a_set = tf.matmul(target * (1.0 - source), excludes) > 0.5
-    dropped = source * (1.0 - target) > 0.5
-    return tf.not_equal(target, source) & ~(dropped & cleared_by_a_set)
+    return attribute_rules.emphasised(tf.cast(source, tf.float32), tf.cast(target, tf.float32),
+                                      excludes)
 
   def test_input(self, source, target):
     """At test time (AttGAN v1 test.py): the changed attribute at +-test_int (an attribute
