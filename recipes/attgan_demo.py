@@ -18,26 +18,17 @@ instead of 32; the schedule is the official one over train.steps' epochs. cam.ap
 import ml_collections
 
 from recipes import paper001_attgan
-from tfi2i.data import demo_attributes
+from recipes import stargan_demo
 
 
 def get_config(base=paper001_attgan) -> ml_collections.ConfigDict:
-  c = base.get_config()
-  c.model.attributes = demo_attributes.ATTRIBUTES
-  c.model.image_size = 32
+  c = stargan_demo.on_the_demo_task(base.get_config())
   c.model.dim = 32
   c.model.dis_dim = 32
   c.model.dis_fc_dim = 256
   c.model.n_layers = 4  # 32 / 2^4 = 2x2, as the official 128 / 2^5 = 4x4 keeps spatial maps
   c.model.dis_layers = 4
   c.cam.apply_to = 'none'  # the ablation row is set on the command line
-  c.data.root = 'data/demo_attributes'
-  c.data.load_size = 64  # the whole 64 px tile ...
-  c.data.crop_size = 32  # ... resized to 32
-  c.data.test_count = 64  # of 384 tiles
   c.train.batch_size = 16
   c.train.steps = 1000
-  c.train.log_every = 10
-  c.train.image_every = 250
-  c.train.checkpoint_every = 500
   return c

@@ -19,19 +19,25 @@ from recipes import stargan
 from tfi2i.data import demo_attributes
 
 
-def get_config() -> ml_collections.ConfigDict:
-  c = stargan.get_config()
+def on_the_demo_task(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """An editor's recipe moved to the attribute demo task at 32 px, with its logging cadence
+  (what every editor's demo recipe shares; each sets its own widths and steps)."""
   c.model.attributes = demo_attributes.ATTRIBUTES
   c.model.image_size = 32
-  c.model.g_conv_dim = 32
-  c.model.d_conv_dim = 32
-  c.model.d_repeat_num = 4  # 32 / 2^4 = 2x2, the official 128 / 2^6
   c.data.root = 'data/demo_attributes'
   c.data.load_size = 64  # the whole 64 px tile ...
   c.data.crop_size = 32  # ... resized to 32
   c.data.test_count = 64  # of 384 tiles
-  c.train.steps = 1500
   c.train.log_every = 10
   c.train.image_every = 250
   c.train.checkpoint_every = 500
+  return c
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = on_the_demo_task(stargan.get_config())
+  c.model.g_conv_dim = 32
+  c.model.d_conv_dim = 32
+  c.model.d_repeat_num = 4  # 32 / 2^4 = 2x2, the official 128 / 2^6
+  c.train.steps = 1500
   return c

@@ -47,9 +47,10 @@ Simplifications (none changes the arithmetic of a step):
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
+from common import bce_summed
 from common import count
+from common import gradient_penalty
 from common import Reference
 
 C_DIM = 13  # tfi2i recipes/stargan.py: PAPER_ATTRIBUTES
@@ -120,19 +121,6 @@ class StarDiscriminator(nn.Module):
     return self.src(h), self.cls(h).flatten(1)
 
 
-def _bce(logits, labels):
-  """Sigmoid cross-entropy summed over attributes and batch, per image of the batch."""
-  return F.binary_cross_entropy_with_logits(logits, labels, reduction='sum') / logits.shape[0]
-
-
-def _gradient_penalty(disc, real, fake):
-  alpha = torch.rand(real.shape[0], 1, 1, 1)
-  mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-  scores, _ = disc(mixed)
-  grad, = torch.autograd.grad(scores, mixed, torch.ones_like(scores), create_graph=True)
-  return ((grad.flatten(1).pow(2).sum(1).sqrt() - 1) ** 2).mean()
-
-
 def build(size, batch, **kw):
   del kw
   G, D = StarGenerator(), StarDiscriminator(size)
@@ -148,8 +136,9 @@ def build(size, batch, **kw):
       src_real, cls_real = D(x)
       fake = G(x, c_trg)
       src_fake, _ = D(fake.detach())
-      d_loss = (-src_real.mean() + src_fake.mean() + LAMBDA_CLS * _bce(cls_real, c_org)
-                + LAMBDA_GP * _gradient_penalty(D, x, fake))
+      d_loss = (-src_real.mean() + src_fake.mean()
+                + LAMBDA_CLS * bce_summed(cls_real, c_org)
+                + LAMBDA_GP * gradient_penalty(D, x, fake))
       g_opt.zero_grad()
       d_opt.zero_grad()
       d_loss.backward()
@@ -159,7 +148,7 @@ def build(size, batch, **kw):
         src_fake, cls_fake = D(fake)
         rec = G(fake, c_org)
         g_loss = (-src_fake.mean() + LAMBDA_REC * (x - rec).abs().mean()
-                  + LAMBDA_CLS * _bce(cls_fake, c_trg))
+                  + LAMBDA_CLS * bce_summed(cls_fake, c_trg))
         g_opt.zero_grad()
         d_opt.zero_grad()
         g_loss.backward()

@@ -115,9 +115,10 @@ Simplifications (none changes the arithmetic of a step):
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
+from common import bce_summed
 from common import count
+from common import gradient_penalty
 from common import Reference
 
 N_ATTRS = 13  # tfi2i recipes/stgan.py (paper 001's 13); the port's yaml lists 10
@@ -233,20 +234,6 @@ class STDiscriminator(nn.Module):
     return self.adv(h), self.att(h)
 
 
-def _cls_loss(logits, labels):
-  return F.binary_cross_entropy_with_logits(logits, labels, reduction='sum') / logits.shape[0]
-
-
-def _gradient_penalty(disc, real, fake):
-  alpha = torch.rand(real.shape[0], 1, 1, 1)
-  mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-  scores, _ = disc(mixed)
-  grad, = torch.autograd.grad(scores, mixed, torch.ones_like(scores), retain_graph=True,
-                              create_graph=True)
-  norms = grad.flatten(1).pow(2).sum(1).sqrt()
-  return (norms - 1).pow(2).mean()
-
-
 def build(size, batch, **kw):
   del kw
   G, D = STGenerator(), STDiscriminator(size)
@@ -261,12 +248,12 @@ def build(size, batch, **kw):
     b = a[torch.randperm(a.shape[0])]
     # critic update
     real_score, real_logits = D(x)
-    d_real, d_cls = -real_score.mean(), _cls_loss(real_logits, a)
+    d_real, d_cls = -real_score.mean(), bce_summed(real_logits, a)
     d = b - a
     d = d * torch.rand_like(d) * (2 * THRES_INT)
     fake = G(x, d)  # autograd on, as the official code; detached at D's input
     fake_score, _ = D(fake.detach())
-    gp = _gradient_penalty(D, x, fake)
+    gp = gradient_penalty(D, x, fake)
     d_loss = d_real + fake_score.mean() + LAMBDA_GP * gp + LAMBDA_1 * d_cls
     d_opt.zero_grad()
     d_loss.backward(retain_graph=True)
@@ -276,7 +263,7 @@ def build(size, batch, **kw):
       fake_score, fake_logits = D(fake)
       rec = G(x, a - a)
       g_loss = (-fake_score.mean() + LAMBDA_3 * (x - rec).abs().mean()
-                + LAMBDA_2 * _cls_loss(fake_logits, b))
+                + LAMBDA_2 * bce_summed(fake_logits, b))
       g_opt.zero_grad()
       g_loss.backward()
       g_opt.step()

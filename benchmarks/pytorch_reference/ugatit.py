@@ -175,11 +175,13 @@ class Discriminator(nn.Module):
   def __init__(self, cin=3, ndf=64, n_layers=5):
     super().__init__()
     sn = nn.utils.spectral_norm
-    layers, c = [nn.ReflectionPad2d(1), sn(nn.Conv2d(cin, ndf, 4, 2, 0)), nn.LeakyReLU(0.2, True)], ndf
+    down = lambda ci, co, stride: [nn.ReflectionPad2d(1), sn(nn.Conv2d(ci, co, 4, stride, 0)),
+                                   nn.LeakyReLU(0.2, True)]
+    layers, c = down(cin, ndf, 2), ndf
     for _ in range(n_layers - 3):
-      layers += [nn.ReflectionPad2d(1), sn(nn.Conv2d(c, 2 * c, 4, 2, 0)), nn.LeakyReLU(0.2, True)]
+      layers += down(c, 2 * c, 2)
       c *= 2
-    layers += [nn.ReflectionPad2d(1), sn(nn.Conv2d(c, 2 * c, 4, 1, 0)), nn.LeakyReLU(0.2, True)]
+    layers += down(c, 2 * c, 1)
     c *= 2
     self.features = nn.Sequential(*layers)
     self.gap_fc = sn(nn.Linear(c, 1, bias=False))

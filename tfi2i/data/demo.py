@@ -56,12 +56,16 @@ NIGHT_STYLES = ('moonlit', 'lights')
 STYLE_LINE = 'Night style: {}'  # in SOURCE.txt: a folder of another style is rewritten
 
 
+def check_style(style: str) -> str:
+  if style not in NIGHT_STYLES:
+    raise DataError(f'--night_style={style!r}: expected one of {NIGHT_STYLES}')
+  return style
+
+
 def night_view(day: np.ndarray, lights: np.ndarray, style: str = 'moonlit') -> np.ndarray:
   """The night tiles' map: 'moonlit' = the day map at MOONLIGHT brightness plus the city
   lights (clipped to 255); 'lights' = the lights map as it is."""
-  if style not in NIGHT_STYLES:
-    raise DataError(f'--night_style={style!r}: expected one of {NIGHT_STYLES}')
-  if style == 'lights':
+  if check_style(style) == 'lights':
     return lights
   moon = day.astype(np.float32) * np.asarray(MOONLIGHT, np.float32)
   return np.clip(np.round(moon + lights.astype(np.float32)), 0, 255).astype(np.uint8)
@@ -262,8 +266,7 @@ def find_maps(cache_dir: str, system_dir: str = SYSTEM_DIR) -> tuple[str, str, s
 def make_demo(out: str, day: str = '', night: str = '', cache_dir: str = '',
               layout: Layout = Layout(), style: str = 'moonlit') -> dict:
   """Writes the demo data set to `out` unless it is complete already (in that style)."""
-  if style not in NIGHT_STYLES:
-    raise DataError(f'--night_style={style!r}: expected one of {NIGHT_STYLES}')
+  check_style(style)  # before anything in `out` is touched
   if is_complete(out, layout, style):
     logging.info('Demo data already complete in %s.', out)
     return {d: len(layout.names(d.startswith('test'))) for d in SPLIT_DIRS}
