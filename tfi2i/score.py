@@ -31,11 +31,6 @@ from tfi2i.metrics import fidelity
 
 SCORES_JSON = 'scores.json'
 PSNR_CAP = 99.0  # dB: an image matched exactly (infinite PSNR) is listed at this
-
-
-def fidelity_psnr_of_mse(mse: float) -> float:
-  """PSNR (dB) of images in [-1, 1] from their mean squared error (inf at 0)."""
-  return float('inf') if mse <= 0 else 10.0 * np.log10(fidelity.DATA_RANGE ** 2 / mse)
 SCORES_HTML = 'scores.html'
 
 
@@ -50,7 +45,7 @@ class Scores:
     the images' MSE), which stays finite when some images are matched exactly (an all-black
     night tile translated to all black has an infinite PSNR of its own)."""
     if metric == 'psnr':
-      return float(fidelity_psnr_of_mse(np.mean(getattr(self, which)['mse'])))
+      return float(fidelity.psnr_from_mse(np.mean(getattr(self, which)['mse'])))
     return float(np.mean(getattr(self, which)[metric]))
 
   def wins(self) -> int:
@@ -135,7 +130,7 @@ def score(gallery: str, truth: str) -> Scores:
     for image, target in zip(images, targets):  # one at a time: sizes may differ by image
       mse = float(np.mean(np.square(np.asarray(image, np.float64) - target)))
       per['mse'].append(mse)
-      per['psnr'].append(min(PSNR_CAP, float(fidelity_psnr_of_mse(mse))))
+      per['psnr'].append(min(PSNR_CAP, float(fidelity.psnr_from_mse(mse))))
       per['ssim'].append(float(fidelity.ssim(image[None], target[None])[0]))
     getattr(result, which).update(per)
   return result

@@ -23,9 +23,11 @@ def _pair(x, y):
   return x, y
 
 
-def _psnr_from_mse(mse):
+def psnr_from_mse(mse):
+  """PSNR (dB) of images in [-1, 1] from their mean squared error (a number or an array;
+  inf where it is 0)."""
   with np.errstate(divide='ignore'):
-    return 10.0 * np.log10(DATA_RANGE ** 2 / mse)
+    return 10.0 * np.log10(DATA_RANGE ** 2 / np.asarray(mse, np.float64))
 
 
 def l1(x, y) -> np.ndarray:
@@ -37,7 +39,7 @@ def l1(x, y) -> np.ndarray:
 def psnr(x, y) -> np.ndarray:
   """PSNR in dB per image, [N]: 10 log10(2^2 / MSE) for images in [-1, 1]."""
   x, y = _pair(x, y)
-  return _psnr_from_mse(np.mean(np.square(x - y), axis=(1, 2, 3)))
+  return psnr_from_mse(np.mean(np.square(x - y), axis=(1, 2, 3)))
 
 
 def ssim(x, y, filter_size: int = 11) -> np.ndarray:
@@ -74,7 +76,7 @@ def masked_psnr(x, y, mask, threshold: float = 0.5) -> np.ndarray:
   count = keep.sum(axis=(1, 2, 3))
   sq = np.where(keep, np.square(x - y), 0.0).sum(axis=(1, 2, 3))
   with np.errstate(invalid='ignore', divide='ignore'):
-    return _psnr_from_mse(sq / count)
+    return psnr_from_mse(sq / count)
 
 
 def _chunks(outputs, targets, batch_size):

@@ -156,11 +156,12 @@ def _exported_from(workdir, checkpoint, mode, precision) -> str | None:
   base = workdir_lib.export_dir(workdir)
   if not checkpoint or not os.path.isdir(base):
     return None
+  policy = precision_lib.choose(precision).policy  # what an export of it records
   for version in reversed(export_lib.existing_versions(base)):
     path = os.path.join(os.path.abspath(base), str(version))
     info = read_metadata(path)
     if (info.get('checkpoint') == os.path.basename(checkpoint) and info.get('mode') == mode
-        and info.get('precision') == precision_lib.choose(precision).policy):
+        and info.get('precision') == policy):
       return path
   return None
 
