@@ -11,7 +11,9 @@ TORCH_PY ?= $(TORCH_VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 ATTR_DATA ?= data/demo_attributes
 CAM_RUNS ?= runs/cam_ablation
-CAM_SETTINGS ?= none both generator discriminator
+CAM_EDITORS ?= attgan,stargan,stgan
+CAM_SEEDS ?= 0,1,2
+CAM_SET ?=
 
 .PHONY: demo serve-demo test venv data bench torch-venv clean cam-ablation
 
@@ -63,14 +65,13 @@ bench: venv
 	  $(BIN)/python -m tfi2i.bench --recipe=recipes/$$recipe.py --sizes=$$size --batch_size=$$batch --precisions=$(BENCH_PRECISIONS) --xla=off --steps=$(BENCH_STEPS) --warmup=2 --compare-pytorch=$(TORCH_PY) --check || rc=1; \
 	done; exit $$rc
 
-# Paper 001's ablation on the attribute demo task (BUILD_NOTES.md): StarGAN with each
-# cam.apply_to for one budget, one reference classifier, one report per run, the table.
+# Paper 001's ablation on the attribute demo task (BUILD_NOTES.md): AttGAN with each
+# cam.apply_to, StarGAN and STGAN with none and both, each seed of CAM_SEEDS, one reference
+# classifier; the per-run and mean-and-spread tables (CAM_RUNS/summary.md). Rerunning it
+# redoes only what is missing. CAM_SET="train.steps=600" changes every run's recipe.
 cam-ablation: data
 	$(BIN)/python -m tfi2i.data.demo_attributes --out=$(ATTR_DATA) --source=$(DATA)
-	for cam in $(CAM_SETTINGS); do $(BIN)/python -m tfi2i.train --recipe=recipes/stargan_demo.py --recipe.data.root=$(ATTR_DATA) --recipe.cam.apply_to=$$cam --workdir=$(CAM_RUNS)/$$cam || exit 1; done
-	test -f $(CAM_RUNS)/classifier.keras || $(BIN)/python -m tfi2i.attribute_classifier --workdir=$(CAM_RUNS)/$(firstword $(CAM_SETTINGS)) --output=$(CAM_RUNS)/classifier.keras
-	for cam in $(CAM_SETTINGS); do $(BIN)/python -m tfi2i.evaluate --workdir=$(CAM_RUNS)/$$cam --classifier=$(CAM_RUNS)/classifier.keras --output=$(CAM_RUNS)/$$cam.json || exit 1; done
-	$(BIN)/python -m tfi2i.experiments.cam_ablation $(foreach c,$(CAM_SETTINGS),$(CAM_RUNS)/$(c).json)
+	$(BIN)/python -m tfi2i.experiments.cam_ablation --run=$(CAM_RUNS) --editors=$(CAM_EDITORS) --seeds=$(CAM_SEEDS) --set=data.root=$(ATTR_DATA) $(foreach s,$(CAM_SET),--set=$(s))
 
 clean:
 	rm -rf $(VENV) runs

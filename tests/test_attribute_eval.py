@@ -308,3 +308,88 @@ def test_mask_overlap_scores_against_the_regions(stargan_run):
     assert 0 <= result[name]['inside'] <= 1 and 0 <= result[name]['iou'] <= 1
   text = cam_ablation.mask_table({'run': result})
   assert text.splitlines()[2].startswith('| run | 2 | ')
+
+
+def _result(editor, setting, seed, acc, mpsnr, inside=None, share=0.25):
+  per = {n: {'accuracy': acc, 'l1': 0.1, 'psnr': 20.0, 'masked_psnr': mpsnr} for n in NAMES}
+  r = {'step': 1000, 'editor': editor, 'cam_apply_to': setting, 'seed': seed,
+       'realism': {'fid': 10.0 + seed, 'extractor': 'random'},
+       'attribute_edits': {'per_attribute': per, 'classifier': None,
+                           'mean': {'accuracy': acc, 'l1': 0.1, 'psnr': 20.0,
+                                    'masked_psnr': mpsnr}}}
+  if inside is not None:
+    r['masks'] = {'step': 1000, **{n: {'inside': inside, 'iou': 0.1, 'region_share': share}
+                                   for n in NAMES}}
+  return r
+
+
+def test_ablation_summary_gives_mean_spread_and_paired_differences():
+  from tfi2i.experiments import cam_ablation  # pylint: disable=g-import-not-at-top
+  results = {}
+  for seed, (none, both) in enumerate([(20.0, 22.0), (21.0, 22.5), (22.0, 24.5)]):
+    results[f'attgan_both_s{seed}'] = _result('attgan', 'both', seed, 0.80, both, 0.5)
+    results[f'attgan_none_s{seed}'] = _result('attgan', 'none', seed, 0.82, none, 0.2)
+  results['stargan_none_s0'] = _result('stargan', 'none', 0, 0.9, 30.0)
+  groups = cam_ablation.group(results)
+  assert list(groups) == [('attgan', 'none'), ('attgan', 'both'), ('stargan', 'none')]
+  text = cam_ablation.summary_table(results)
+  lines = text.splitlines()
+  none_row = next(l for l in lines if l.startswith('| attgan | none | 0,1,2 |'))
+  assert '21.00 ± 1.00' in none_row and '0.820 ± 0.000' in none_row and '11.00 ± 1.00' in none_row
+  assert '0.200 ± 0.000 | 0.250 ± 0.000' in none_row
+  both_diff = next(l for l in lines if l.startswith('| attgan | both | ') and '±' in l
+                   and l.count('|') == 6)
+  # paired by seed: 2.0, 1.5, 2.5 dB -> mean 2.00, SD 0.50; accuracy -2 points each
+  assert '| 2.00 ± 0.50 | -2.0 ± 0.0 | 0.250 ± 0.000 |' in both_diff
+  assert '| stargan | none | 0 | 1000 | 0.900 | 30.00 |' in text  # one seed: no spread
+  with pytest.raises(ValueError, match='not a result of --run'):
+    cam_ablation.group({'x': {'step': 1}})
+
+
+def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
+  """--run's bookkeeping (the commands themselves are tested above): every paper row and
+  seed is trained until train.steps, one classifier serves all, and a result is
+  recomputed only when its run moved on."""
+  from tfi2i import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from tfi2i.experiments import cam_ablation  # pylint: disable=g-import-not-at-top
+  steps, calls = {}, []
+
+  def fake_call(cmd):
+    calls.append(cmd)
+    module = cmd[2]
+    flag = lambda name: next(c.split('=', 1)[1] for c in cmd if c.startswith(f'--{name}='))
+    if module == 'tfi2i.train':
+      os.makedirs(flag('workdir'), exist_ok=True)
+      steps[flag('workdir')] = int(flag('recipe.train.steps'))
+    elif module == 'tfi2i.attribute_classifier':
+      open(flag('output'), 'w').close()
+    else:
+      with open(flag('output'), 'w') as f:
+        json.dump({'step': steps[flag('workdir')], 'attribute_edits': {}}, f)
+
+  monkeypatch.setattr(cam_ablation, '_call', fake_call)
+  monkeypatch.setattr(workdir_lib, 'latest_step', lambda w: steps.get(w, 0))
+  monkeypatch.setattr(cam_ablation, 'mask_overlap', lambda w: {'step': steps[w]})
+  root = str(tmp_path / 'ablation')
+  results = cam_ablation.run_ablation(root, ['attgan', 'stgan'], [0, 1], ['train.steps=7'])
+  labels = [f'{e}_{s}_s{seed}' for e, rows in (('attgan', cam_ablation.PAPER_ROWS['attgan']),
+                                               ('stgan', ('none', 'both')))
+            for s in rows for seed in (0, 1)]
+  assert list(results) == labels
+  modules = [c[2] for c in calls]
+  assert modules.count('tfi2i.train') == 12 and modules.count('tfi2i.evaluate') == 12
+  assert modules.count('tfi2i.attribute_classifier') == 1
+  train = next(c for c in calls if c[2] == 'tfi2i.train')
+  assert '--recipe=recipes/attgan_demo.py' in train and '--recipe.cam.apply_to=none' in train
+  assert '--recipe.train.seed=0' in train
+  assert results['stgan_both_s1'] == {'step': 7, 'attribute_edits': {}, 'editor': 'stgan',
+                                      'cam_apply_to': 'both', 'seed': 1,
+                                      'masks': {'step': 7}}
+  calls.clear()
+  assert cam_ablation.run_ablation(root, ['attgan', 'stgan'], [0, 1], ['train.steps=7']) == results
+  assert calls == []  # all done: nothing runs again
+  again = cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=9'])  # a longer budget
+  assert [c[2] for c in calls] == ['tfi2i.train', 'tfi2i.evaluate'] * 2
+  assert again['stgan_both_s0']['step'] == 9
+  with pytest.raises(ValueError, match='unknown editors'):
+    cam_ablation.run_ablation(root, ['cyclegan'])

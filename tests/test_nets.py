@@ -130,3 +130,57 @@ def test_init_is_normal_0_02():
 def test_unknown_norm_is_an_error():
   with pytest.raises(ValueError, match='unknown norm'):
     nets.resnet_generator(norm='layer')
+
+
+@pytest.mark.parametrize('cin,cout,kernel', [(8, 3, 7), (3, 6, 7), (6, 5, 3), (9, 1, 4)])
+def test_conv_forward_gradients_match_keras_to_the_second_derivative(monkeypatch, cin, cout,
+                                                                      kernel):
+  """L.Conv2D on the Eigen path (oneDNN off, as on an AVX2 CPU; forced here so that a CI
+  machine with oneDNN runs it too) takes its gradients as forward convolutions: the output,
+  the input and kernel gradients and the second derivative of a gradient penalty equal
+  keras.layers.Conv2D's with the same weights; the narrow input (3 channels) takes TF's
+  kernel for the input gradient, the others the flipped-kernel convolution."""
+  monkeypatch.setattr(L, '_onednn', lambda: False)
+  rng = np.random.default_rng(cin * cout)
+  x = tf.constant(rng.normal(size=(2, 11, 13, cin)).astype(np.float32))
+  ours = L.Conv2D(cout, kernel, padding='valid')
+  keras_conv = tf.keras.layers.Conv2D(cout, kernel, padding='valid')
+  ours.build(x.shape)
+  keras_conv.build(x.shape)
+  keras_conv.set_weights(ours.get_weights())
+
+  def derivatives(layer):
+    with tf.GradientTape() as outer:
+      with tf.GradientTape() as inner:
+        inner.watch(x)
+        y = layer(x)
+        score = tf.reduce_sum(tf.sin(y))
+      dx, dk = inner.gradient(score, [x, layer.kernel])
+      penalty = tf.reduce_sum(tf.square(dx))
+    return [y, dx, dk, outer.gradient(penalty, layer.kernel)]
+
+  def first_derivatives():
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      score = tf.reduce_sum(tf.sin(ours(x)))
+    return tape.gradient(score, [x, ours.kernel])
+
+  graph = tf.function(first_derivatives).get_concrete_function().graph
+  types = {op.type for op in graph.get_operations()}
+  assert ('Conv2DBackpropInput' in types) == (cin <= L.NARROW_CHANNELS)
+  assert 'Conv2DBackpropFilter' not in types
+  for got, want in zip(derivatives(ours), derivatives(keras_conv)):
+    scale = float(tf.reduce_max(tf.abs(want)))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5 * scale, rtol=1e-4)
+
+
+def test_conv_keeps_keras_gradients_under_onednn_and_for_strides(monkeypatch):
+  monkeypatch.setattr(L, '_onednn', lambda: True)
+  x = tf.random.normal((1, 9, 9, 4))
+  layer = L.Conv2D(3, 3)
+  graph = tf.function(lambda: tf.gradients(layer(x), x)).get_concrete_function().graph
+  assert 'Conv2DBackpropInput' in {op.type for op in graph.get_operations()}
+  monkeypatch.setattr(L, '_onednn', lambda: False)
+  strided = L.Conv2D(3, 3, strides=2)
+  graph = tf.function(lambda: tf.gradients(strided(x), x)).get_concrete_function().graph
+  assert 'Conv2DBackpropInput' in {op.type for op in graph.get_operations()}

@@ -155,17 +155,11 @@ def compare(rows: list, before: dict, after: dict, bf16_native: bool = True) -> 
 
 
 def _overrides(items):
-  import ast  # pylint: disable=import-outside-toplevel
-  values = {}
-  for item in items:
-    key, sep, text = item.partition('=')
-    if not sep:
-      raise app.UsageError(f'--set={item}: expected KEY=VALUE')
-    try:
-      values[key] = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-      values[key] = text
-  return values
+  from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
+  try:
+    return recipe_lib.parse_overrides(items)
+  except recipe_lib.RecipeError as e:
+    raise app.UsageError(str(e)) from e
 
 
 def _measure(recipe_path, size, precision, xla, steps, warmup, batch_size, overrides=None):

@@ -80,6 +80,22 @@ def check_override_keys(config, argv, flag='recipe'):
       _lookup(config, arg[len(prefix):].split('=', 1)[0])
 
 
+def parse_overrides(items, flag='--set') -> dict:
+  """{'train.steps': 300, ...} of ['train.steps=300', ...]: each value a Python literal, or
+  the text itself when it is not one."""
+  import ast  # pylint: disable=import-outside-toplevel
+  values = {}
+  for item in items:
+    key, sep, text = item.partition('=')
+    if not sep:
+      raise RecipeError(f'{flag}={item}: expected KEY=VALUE')
+    try:
+      values[key] = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      values[key] = text
+  return values
+
+
 def override(config, values: dict) -> ml_collections.ConfigDict:
   """Sets dotted keys (e.g. {'train.steps': 10}); unknown keys and wrong types are errors."""
   config = ml_collections.ConfigDict(config.to_dict())

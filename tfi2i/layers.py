@@ -4,6 +4,7 @@ Padding and transposed convolutions follow PyTorch's arithmetic exactly (explici
 padding + 'valid' convolutions), so feature maps line up with the official code for
 any input size, not only sizes where Keras' 'same' happens to agree.
 """
+import functools
 import threading
 
 import keras
@@ -157,6 +158,69 @@ def norm_layer(kind: str, name: str, init_gain: float = 0.02):
   raise ValueError(f"unknown norm {kind!r}; expected 'instance', 'batch' or 'none'")
 
 
+# -- stride-1 convolutions: gradients as forward convolutions ---------------------------------
+
+NARROW_CHANNELS = 4  # TF's convolution kernels are slow with this few channels out
+
+
+@functools.lru_cache(maxsize=None)
+def _onednn() -> bool:
+  """Whether TF runs its convolutions with oneDNN (on by default only on CPUs with AVX512-VNNI,
+  AVX512-BF16 or AMX, or with TF_ENABLE_ONEDNN_OPTS=1); off, it runs Eigen's."""
+  try:
+    from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-import-not-at-top
+    return bool(_pywrap_util_port.IsMklEnabled())
+  except (ImportError, AttributeError):
+    return True  # unknown: keep TF's own gradients
+
+
+@tf.custom_gradient
+def _conv_forward_gradients(x, kernel):
+  """tf.nn.conv2d(x, kernel, 1, 'VALID') whose gradients are forward convolutions.
+
+  Without oneDNN, TF's gradient kernels for a stride-1 convolution (Eigen's
+  Conv2DBackpropInput / Conv2DBackpropFilter) are slower than a forward convolution doing
+  the same sums, much slower for some shapes: the generators' last layer (64 -> 3, 7x7, at
+  134x134, batch 2) took 167 + 240 ms against 8 ms for its forward pass; U-GAT-IT's up
+  convolution (128 -> 64, 3x3, 130x130) 50 + 81 ms against 17 + 24 ms this way
+  (BUILD_NOTES.md "Stride-1 convolution gradients"). The input gradient is the output
+  gradient, zero-padded by k - 1, convolved with the kernel flipped in space and its channel
+  axes swapped; it is used where x has more than NARROW_CHANNELS channels (with 3, that
+  convolution has 3 outputs, the slow case, and TF's kernel is faster). The kernel gradient
+  is a convolution whose batch is x's channels and whose kernel is the output gradient (the
+  batch axis becomes the summed one). All are TF ops, so a second derivative (a gradient
+  penalty through the layer) is TF's own derivative of them."""
+  y = tf.nn.conv2d(x, kernel, 1, 'VALID')
+
+  def grad(dy):
+    kh, kw = kernel.shape[0], kernel.shape[1]
+    if x.shape[-1] > NARROW_CHANNELS:
+      dy_padded = tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]])
+      flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+      dx = tf.nn.conv2d(dy_padded, flipped, 1, 'VALID')
+    else:
+      dx = tf.nn.conv2d_transpose(dy, kernel, tf.shape(x), 1, 'VALID')
+    dk = tf.nn.conv2d(tf.transpose(x, [3, 1, 2, 0]), tf.transpose(dy, [1, 2, 0, 3]), 1, 'VALID')
+    return dx, tf.transpose(dk, [1, 2, 0, 3])
+
+  return y, grad
+
+
+@keras.saving.register_keras_serializable('tfi2i')
+class Conv2D(keras.layers.Conv2D):
+  """keras.layers.Conv2D (same weights, config and results). Where TF runs Eigen's
+  convolutions (no oneDNN), its stride-1 'valid' form takes its gradients as forward
+  convolutions (`_conv_forward_gradients`); every other form, and every form under oneDNN,
+  is Keras' own."""
+
+  def convolution_op(self, inputs, kernel):
+    if (tuple(self.strides) == (1, 1) and self.padding == 'valid'
+        and tuple(self.dilation_rate) == (1, 1) and self.groups == 1
+        and self.data_format == 'channels_last' and not _onednn()):
+      return _conv_forward_gradients(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
+    return super().convolution_op(inputs, kernel)
+
+
 def conv(filters, kernel, stride=1, padding=0, pad_mode='zero', use_bias=True,
          init_gain=0.02, name=None, initializer=None):
   """nn.Conv2d(k, stride, padding) as explicit padding + a 'valid' Keras conv; weights
@@ -164,7 +228,7 @@ def conv(filters, kernel, stride=1, padding=0, pad_mode='zero', use_bias=True,
   layers = []
   if padding:
     layers.append(Pad2D(padding, pad_mode, name=f'{name}_pad'))
-  layers.append(keras.layers.Conv2D(
+  layers.append(Conv2D(
       filters, kernel, strides=stride, padding='valid', use_bias=use_bias,
       kernel_initializer=initializer or conv_init(init_gain), bias_initializer='zeros',
       name=name))

@@ -4,9 +4,20 @@ The table of paper 001's ablation (cam.apply_to none / generator / discriminator
 from tfi2i.evaluate reports of runs on the attribute demo task
 (tfi2i.data.demo_attributes: three attributes, each acting on a known region):
 
-  make cam-ablation            # data, the four StarGAN runs, a classifier, the reports
+  make cam-ablation            # data, then --run below
+  python -m tfi2i.experiments.cam_ablation --run=runs/cam_ablation [--editors=attgan,...]
+      [--seeds=0,1,2] [--set=train.steps=...]
   python -m tfi2i.experiments.cam_ablation runs/cam_ablation/*.json
   python -m tfi2i.experiments.cam_ablation --masks RUN_WORKDIR ...
+
+--run: paper 001's ablation (sec. 4.6) at one CPU budget, as issue 24 asks: AttGAN (the
+paper's baseline) with cam.apply_to none / generator / discriminator / both, StarGAN and
+STGAN with none / both (PAPER_ROWS), each with every seed, from the editors' demo recipes
+(recipes/EDITOR_demo.py). It trains each run that is not finished (a killed run resumes
+from its last checkpoint), trains one reference classifier on the real training images for
+all, evaluates each run with it (FID with the same extractor) and scores its masks, keeping
+every result in DIR/EDITOR_SETTING_sSEED.json; then it prints, and writes to DIR/summary.md,
+the per-run table and the table of mean and spread over the seeds.
 
 Per run: the training step, per attribute the attribute accuracy (the reference classifier
 of tfi2i.attribute_classifier on each edit) and the masked PSNR (input vs edit outside the
@@ -24,6 +35,7 @@ image; this measures it where that region is known.
 import argparse
 import json
 import os
+import subprocess
 import sys
 
 
@@ -117,6 +129,160 @@ def mask_table(results: dict) -> str:
   return '\n'.join(lines)
 
 
+PAPER_ROWS = {'attgan': ('none', 'generator', 'discriminator', 'both'),
+              'stargan': ('none', 'both'), 'stgan': ('none', 'both')}
+
+
+def run_label(editor: str, setting: str, seed: int) -> str:
+  return f'{editor}_{setting}_s{seed}'
+
+
+def _mean_sd(values):
+  """(mean, sample standard deviation or None for one value, n) of the non-None values."""
+  values = [float(v) for v in values if v is not None]
+  if not values:
+    return None, None, 0
+  mean = sum(values) / len(values)
+  if len(values) < 2:
+    return mean, None, 1
+  return mean, (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5, len(values)
+
+
+def _pm(values, digits=2):
+  mean, sd, n = _mean_sd(values)
+  if mean is None:
+    return '-'
+  return f'{mean:.{digits}f}' + ('' if sd is None else f' ± {sd:.{digits}f}')
+
+
+def _mask_means(result):
+  """(share of the mask's mass inside the edited region, the region's share of the image,
+  IoU), averaged over the attributes with a region; Nones without --masks scores."""
+  masks = result.get('masks') or {}
+  rows = [v for k, v in masks.items() if k != 'step']
+  if not rows:
+    return None, None, None
+  mean = lambda key: sum(r[key] for r in rows) / len(rows)
+  return mean('inside'), mean('region_share'), mean('iou')
+
+
+def group(results: dict) -> dict:
+  """{(editor, setting): [result, ...]} of {label: result} whose results name their editor and
+  setting (a --run result), in PAPER_ROWS order."""
+  groups = {}
+  for label, r in results.items():
+    if 'editor' not in r or 'cam_apply_to' not in r:
+      raise ValueError(f'{label}: not a result of --run (no editor / cam_apply_to)')
+    groups.setdefault((r['editor'], r['cam_apply_to']), []).append(r)
+  order = [(e, s) for e, rows in PAPER_ROWS.items() for s in rows]
+  return dict(sorted(groups.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
+                                                     else len(order), kv[0])))
+
+
+def summary_table(results: dict) -> str:
+  """Markdown: per editor and cam.apply_to, mean ± sample SD over the seeds of attribute
+  accuracy, masked PSNR, PSNR, FID and where the discriminator's mask falls; then per editor
+  the paired differences to 'none' (the issue's criteria: masked PSNR gained, accuracy
+  lost, and the mask's share in the region against a uniform mask's)."""
+  groups = group(results)
+  head = ['editor', 'cam.apply_to', 'seeds', 'step', 'acc mean', 'mPSNR mean (dB)', 'PSNR (dB)',
+          'FID', 'mask inside region', 'uniform mask', 'mask IoU']
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+  for (editor, setting), rows in groups.items():
+    edits = [r['attribute_edits']['mean'] for r in rows]
+    masks = [_mask_means(r) for r in rows]
+    lines.append('| ' + ' | '.join([
+        editor, setting, ','.join(str(r.get('seed', '?')) for r in rows),
+        ','.join(sorted({str(r['step']) for r in rows})),
+        _pm([e['accuracy'] for e in edits], 3), _pm([e['masked_psnr'] for e in edits]),
+        _pm([e['psnr'] for e in edits]), _pm([(r.get('realism') or {}).get('fid') for r in rows]),
+        _pm([m[0] for m in masks], 3), _pm([m[1] for m in masks], 3),
+        _pm([m[2] for m in masks], 3)]) + ' |')
+  head2 = ['editor', 'cam.apply_to', 'mPSNR - none (dB)', 'acc - none (points)',
+           'mask inside - uniform']
+  diff = ['| ' + ' | '.join(head2) + ' |', '|' + '---|' * len(head2)]
+  for (editor, setting), rows in groups.items():
+    base = {r.get('seed'): r for r in groups.get((editor, 'none'), [])}
+    paired = [(r, base[r.get('seed')]) for r in rows if r.get('seed') in base]
+    if setting == 'none' or not paired:
+      continue
+    mean = lambda r: r['attribute_edits']['mean']
+    inside = [(_mask_means(r)[0] - _mask_means(r)[1]) if _mask_means(r)[0] is not None
+              else None for r, _ in paired]
+    diff.append('| ' + ' | '.join([
+        editor, setting,
+        _pm([mean(r)['masked_psnr'] - mean(b)['masked_psnr'] for r, b in paired]),
+        _pm([100 * (mean(r)['accuracy'] - mean(b)['accuracy']) for r, b in paired], 1),
+        _pm(inside, 3)]) + ' |')
+  note = ('Mean ± sample SD over the seeds. Differences are paired by seed (same seed, same '
+          "data order). 'mask inside region': the share of the discriminator's Grad-CAM mask "
+          "mass in the edited attribute's region; 'uniform mask': the region's share of the "
+          'image, what a mask equal everywhere gets.')
+  return '\n'.join(lines) + '\n\n' + '\n'.join(diff) + '\n\n' + note
+
+
+def _call(cmd):
+  print('+ ' + ' '.join(cmd), flush=True)
+  subprocess.run(cmd, check=True)
+
+
+def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), overrides=(),
+                 python: str = sys.executable, masks: bool = True) -> dict:
+  """Trains, evaluates and scores every (editor, setting, seed) of PAPER_ROWS under `root`
+  (see --run); returns {label: result}. Finished work is not redone: a run whose newest
+  checkpoint is at train.steps is not trained again, a result whose step is the run's is
+  kept, and the classifier file is trained once."""
+  from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
+  unknown = [e for e in editors if e not in PAPER_ROWS]
+  if unknown:
+    raise ValueError(f'unknown editors {unknown}; expected some of {list(PAPER_ROWS)}')
+  sets = [f'--recipe.{item}' for item in overrides]
+  os.makedirs(root, exist_ok=True)
+  classifier = os.path.join(root, 'classifier.keras')
+  results = {}
+  for editor in editors:
+    recipe = os.path.join('recipes', f'{editor}_demo.py')
+    steps = recipe_lib.override(recipe_lib.load_recipe(recipe),
+                                recipe_lib.parse_overrides(overrides)).train.steps
+    for setting in PAPER_ROWS[editor]:
+      for seed in seeds:
+        label = run_label(editor, setting, seed)
+        workdir = os.path.join(root, label)
+        if not os.path.isdir(workdir) or workdir_lib.latest_step(workdir) < steps:
+          _call([python, '-m', 'tfi2i.train', f'--recipe={recipe}',
+                 f'--recipe.cam.apply_to={setting}', f'--recipe.train.seed={seed}', *sets,
+                 f'--workdir={workdir}'])
+        step = workdir_lib.latest_step(workdir)
+        if not os.path.isfile(classifier):
+          _call([python, '-m', 'tfi2i.attribute_classifier', f'--workdir={workdir}',
+                 f'--output={classifier}'])
+        path = os.path.join(root, f'{label}.json')
+        result = _read(path) if os.path.isfile(path) else {}
+        if result.get('step') != step or (masks and 'masks' not in result):
+          report = os.path.join(root, f'{label}.eval.json')
+          _call([python, '-m', 'tfi2i.evaluate', f'--workdir={workdir}',
+                 f'--classifier={classifier}', f'--output={report}'])
+          result = {**_read(report), 'editor': editor, 'cam_apply_to': setting, 'seed': seed}
+          if masks:
+            result['masks'] = mask_overlap(workdir)
+          _write(path, result)
+        results[label] = result
+  return results
+
+
+def _read(path):
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def _write(path, data):
+  tmp = path + '.tmp'
+  with open(tmp, 'w', encoding='utf-8') as f:
+    json.dump(data, f, indent=1)
+  os.replace(tmp, path)
+
+
 def load(paths) -> dict:
   reports = {}
   for path in paths:
@@ -132,18 +298,39 @@ def load(paths) -> dict:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('reports', nargs='+', help='tfi2i.evaluate JSON reports (with --masks: '
-                      'the runs\' workdirs)')
+  parser.add_argument('reports', nargs='*', help='tfi2i.evaluate JSON reports, or --run '
+                      "results (with --masks: the runs' workdirs)")
   parser.add_argument('--masks', action='store_true', help='score where the Grad-CAM masks '
-                      'fall against the attributes\' regions')
+                      "fall against the attributes' regions")
+  parser.add_argument('--run', metavar='DIR', help="run paper 001's ablation under DIR (see "
+                      'above) and print its tables')
+  parser.add_argument('--editors', default=','.join(PAPER_ROWS),
+                      help=f'with --run: some of {",".join(PAPER_ROWS)}')
+  parser.add_argument('--seeds', default='0,1,2', help='with --run: train.seed of each run')
+  parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                      help='with --run: a recipe override for every run, e.g. train.steps=600')
   args = parser.parse_args(argv)
   try:
+    if args.run:
+      seeds = [int(s) for s in args.seeds.split(',') if s]
+      results = run_ablation(args.run, [e for e in args.editors.split(',') if e], seeds,
+                             args.set)
+      text = table(results) + '\n\n' + summary_table(results)
+      with open(os.path.join(args.run, 'summary.md'), 'w', encoding='utf-8') as f:
+        f.write(text + '\n')
+      print(text)
+      return 0
+    if not args.reports:
+      parser.error('give reports, or --run=DIR')
     if args.masks:
       print(mask_table({os.path.basename(os.path.normpath(w)): mask_overlap(w)
                         for w in args.reports}))
       return 0
-    print(table(load(args.reports)))
-  except (OSError, ValueError, KeyError) as e:
+    reports = load(args.reports)
+    print(table(reports))
+    if all('editor' in r for r in reports.values()):
+      print('\n' + summary_table(reports))
+  except (OSError, ValueError, KeyError, subprocess.CalledProcessError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
   return 0

@@ -19,7 +19,7 @@ def _torch_conv(filters, kernel, stride=1, padding=0, use_bias=False, fan_in=Non
   layers = []
   if padding:
     layers.append(L.Pad2D(padding, 'zero', name=f'{name}_pad'))
-  layers.append(keras.layers.Conv2D(
+  layers.append(L.Conv2D(
       filters, kernel, strides=stride, padding='valid', use_bias=use_bias,
       kernel_initializer=L.torch_default_init(),
       bias_initializer=L.TorchBiasInit(fan_in) if use_bias else 'zeros', name=name))

@@ -59,7 +59,7 @@ def _conv(filters, kernel, stride, padding, init, name):
   """nn.Conv2d(k, stride, padding, bias=True) with zero padding, as explicit pad + 'valid';
   init() makes the kernel initializer."""
   pad = [L.Pad2D(padding, 'zero', name=f'{name}_pad')] if padding else []
-  return pad + [keras.layers.Conv2D(filters, kernel, strides=stride, padding='valid',
+  return pad + [L.Conv2D(filters, kernel, strides=stride, padding='valid',
                                     kernel_initializer=init(), name=name)]
 
 
@@ -73,7 +73,7 @@ def _upsample(filters, mode, init, name):
   if mode == 'bilinear':
     return [keras.layers.UpSampling2D(2, interpolation='bilinear', name=f'{name}_resize'),
             L.Pad2D(1, 'reflect', name=f'{name}_pad'),
-            keras.layers.Conv2D(filters, 3, padding='valid', kernel_initializer=init(), name=name)]
+            L.Conv2D(filters, 3, padding='valid', kernel_initializer=init(), name=name)]
   raise ValueError(f"unknown upsample {mode!r}; expected 'basic' or 'bilinear'")
 
 

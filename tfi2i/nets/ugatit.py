@@ -35,7 +35,7 @@ N_DOWNSAMPLING = 2
 def _conv(filters, kernel, stride=1, padding=0, use_bias=False, name=None):
   """nn.Conv2d with reflection padding (PyTorch default init)."""
   out = [L.Pad2D(padding, 'reflect', name=f'{name}_pad')] if padding else []
-  out.append(keras.layers.Conv2D(filters, kernel, strides=stride, padding='valid',
+  out.append(L.Conv2D(filters, kernel, strides=stride, padding='valid',
                                  use_bias=use_bias, kernel_initializer=L.torch_default_init(),
                                  name=name))
   return out
