@@ -61,16 +61,17 @@ def test_mask_equals_a_hand_computation(normalize):
   assert big.shape == (2, 8, 8, 1) and 0 <= big.min() and big.max() <= 1
 
 
-def test_cam_mask_adds_both_directions_and_clips():
+def test_cam_mask_adds_both_directions_and_clips_when_asked():
+  """M_CAM = M_s->t + M_t->s, in [0, 2] by default (sec. 3.1); clip_sum=True clips it."""
   x = rng.normal(size=(2, H, W, C)).astype(np.float32)
   y = rng.normal(size=(2, H, W, C)).astype(np.float32)
   source = np.array([[1, 0, 0], [0, 1, 1]], np.float32)
   target = np.array([[0, 1, 0], [0, 1, 0]], np.float32)
   forward = hand_gradcam(y, target - source, 'standardize')  # M_s->t on the generated image
   backward = hand_gradcam(x, source - target, 'standardize')  # M_t->s on the original
-  clipped = gradcam.cam_mask(features_fn, classifier_fn, x, y, source, target).numpy()
-  summed = gradcam.cam_mask(features_fn, classifier_fn, x, y, source, target,
-                            clip_sum=False).numpy()
+  clipped = gradcam.cam_mask(features_fn, classifier_fn, x, y, source, target,
+                             clip_sum=True).numpy()
+  summed = gradcam.cam_mask(features_fn, classifier_fn, x, y, source, target).numpy()
   # (float32 standardisation of a low-variance map: agreement to ~1e-3)
   np.testing.assert_allclose(summed, forward + backward, atol=3e-3)
   np.testing.assert_allclose(clipped, np.clip(forward + backward, 0, 1), atol=3e-3)
@@ -171,3 +172,17 @@ def test_bad_settings():
     gradcam.check_settings('all', 'standardize')
   with pytest.raises(ValueError, match='cam.normalize'):
     gradcam.normalize_map(tf.zeros([1, 2, 2, 1]), 'softmax')
+
+
+def test_eq6_alone_covers_everything_clipped_and_the_edit_unclipped():
+  """Why cam.clip_sum defaults to false (BUILD_NOTES.md "Why the mask collapsed"): a small
+  critic trained on eq. 6 alone, y = x changed in its top quarter plus noise everywhere.
+  Clipped, two standardised masks that split the image drive M_CAM towards 1 everywhere and
+  the mask's mass in the edited region stays near a uniform mask's; unclipped, eq. 6 rewards
+  both masks where |x - y| is largest and the mass concentrates on the edit."""
+  from tfi2i.experiments import cam_collapse  # pylint: disable=g-import-not-at-top
+  clipped = cam_collapse.train_mask('standardize', True, steps=100)
+  unclipped = cam_collapse.train_mask('standardize', False, steps=100)
+  assert clipped['region_share'] == unclipped['region_share'] == 0.25
+  assert clipped['coverage'] > 0.75 and clipped['inside'] < 0.32
+  assert unclipped['inside'] > 0.45 and unclipped['mean_inside'] > 3 * unclipped['mean_outside']

@@ -23,9 +23,15 @@ Where the paper is silent, these are choices (recipe values under `cam`, BUILD_N
     min-max scaling rule out. Standardising makes the threshold one standard deviation
     above the map's mean. 'minmax' and 'max' (Grad-CAM's ReLU then division by the
     maximum) are the alternatives.
-  clip_sum (True): M_CAM, the sum of the two masks, is clipped to [0, 1] again; otherwise
-    1 - M_CAM is negative where both masks are high and the loss would reward changing
-    those pixels, which no reading of eq. 4 intends.
+  clip_sum (False): M_CAM is the sum of the two masks, in [0, 2], as sec. 3.1 says
+    ("adding the two masks"); where both are high, 1 - M_CAM < 0. Clipping the sum to
+    [0, 1] (True; the default until issue 24) gives eq. 6 a minimum of exactly 0 that
+    every generator allows: two standardised masks, each >= 1 on at most half of its
+    map, take complementary halves and cover the whole image, and the CAM terms vanish
+    (the collapse seen in training). Unclipped, eq. 6 can go below 0 only by putting both
+    masks where |x - y| is larger than elsewhere: where the generator changed the image,
+    what paper 001 asks of the mask. tfi2i.experiments.cam_collapse trains a critic on
+    eq. 6 alone to show both (BUILD_NOTES.md "Why the mask collapsed").
   the feature map: chosen by the model (`cam.layer`): by default the last convolutional
     feature map the adversarial and classification heads share, Grad-CAM's own choice.
   the class scores y: the classifier's logits (before the sigmoid), as Grad-CAM uses the
@@ -99,7 +105,7 @@ def gradcam_mask(features_fn, classifier_fn, images, relative, normalize='standa
 
 
 def cam_mask(features_fn, classifier_fn, original, generated, source, target,
-             normalize='standardize', clip_sum=True):
+             normalize='standardize', clip_sum=False):
   """M_CAM of sec. 3.1: M_s->t on the generated image (att_t - att_s) plus M_t->s on the
   original (att_s - att_t), clipped to [0, 1] when clip_sum. [batch, H, W, 1]."""
   forward = relative_attributes(source, target)

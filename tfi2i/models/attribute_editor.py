@@ -42,7 +42,7 @@ class AttributeEditor(TranslationModel):
                cam_weight=5.0,  # paper 001 sec. 3.2: lambda_CAM = 5 for G (eq. 5) and D (eq. 6)
                cam_layer=-1,  # the discriminator block whose output Grad-CAM reads (-1: the last)
                cam_normalize='standardize',  # eq. 3's Normalize (tfi2i/gradcam.py says why)
-               cam_clip_sum=True,  # M_CAM = clip(M_s->t + M_t->s, 0, 1)
+               cam_clip_sum=False,  # M_CAM = M_s->t + M_t->s in [0, 2] (gradcam.py: why)
                seed=0, args=None, **kwargs):
     super().__init__(seed=seed, args=locals(), **kwargs)
     gradcam.check_settings(cam_apply_to, cam_normalize)
@@ -107,13 +107,16 @@ class AttributeEditor(TranslationModel):
 
   # -- Grad-CAM -----------------------------------------------------------------------------
 
-  def cam_mask(self, original, generated, source, target, training=True):
-    """M_CAM (paper 001 sec. 3.1) from the discriminator's classifier, [batch, H, W, 1]."""
+  def cam_mask(self, original, generated, source, target, training=True, clip=None):
+    """M_CAM (paper 001 sec. 3.1) from the discriminator's classifier, [batch, H, W, 1]:
+    the sum of the two masks, in [0, 2] unless cam.clip_sum (or `clip`, for pictures and
+    exports: where the loss ignores the difference, 1 - M <= 0) clips it to [0, 1]."""
     disc, layer = self.discriminator, self.cam_layer
     return gradcam.cam_mask(
         lambda x: disc.features(x, layer, training=training),
         lambda f: disc.heads(f, layer, training=training)[1],
-        original, generated, source, target, self.cam_normalize, self.cam_clip_sum)
+        original, generated, source, target, self.cam_normalize,
+        self.cam_clip_sum if clip is None else clip)
 
   def discriminator_cam_term(self, original, generated, source, target):
     """(eq. 6 per example, the mask's scalars `cam_stats` as 'cam/d_*'); the caller adds the
@@ -225,7 +228,8 @@ class AttributeEditor(TranslationModel):
       target = self.flipped(source, j)
       fake = self.edit(x, source, target)
       edits.append((name, fake))
-      masks.append((name, (fake, self.cam_mask(x, fake, source, target, training=False)),
+      masks.append((name, (fake, self.cam_mask(x, fake, source, target, training=False,
+                                                  clip=True)),
                     ep.OVERLAY))
     return {'edits': edits, 'gradcam': masks}
 
@@ -251,7 +255,7 @@ class AttributeEditor(TranslationModel):
       source = self.estimate_attributes(images)
       out = self.edit(images, source, attributes)
       return {'output': out, 'mask': self.cam_mask(images, out, source, attributes,
-                                                   training=False)}
+                                                   training=False, clip=True)}
 
     def probabilities(images):
       return {'probabilities': self.attribute_probabilities(images)}
