@@ -11,7 +11,8 @@ terms) with only the size and the budget changed, as recipes/stargan_demo.py siz
 32 px images (the 64 px tiles resized), widths 32 instead of 64, dense heads 256 wide
 instead of 1024, and 4 encoder / discriminator layers instead of 5, so that the
 discriminator's last map is 2x2 (Grad-CAM reads it: at 32 px five layers would leave 1x1,
-a constant mask) and the encoder's 2x2, as at 128 px the official 5 give 4x4. Batch 16
+a constant mask) and the encoder's 2x2, as at 128 px the official 5 give 4x4; Grad-CAM
+reads the 4x4 map of the block before (cam.layer -2), the official 128 px map size. Batch 16
 instead of 32; the schedule is the official one over train.steps' epochs. cam.apply_to is
 'none' here so that each ablation row names its setting on the command line.
 """
@@ -28,6 +29,11 @@ def get_config(base=paper001_attgan) -> ml_collections.ConfigDict:
   c.model.dis_fc_dim = 256
   c.model.n_layers = 4  # 32 / 2^4 = 2x2, as the official 128 / 2^5 = 4x4 keeps spatial maps
   c.model.dis_layers = 4
+  # Grad-CAM reads the block before the last: 4x4 at 32 px, the map size the official
+  # 5 layers give at 128 px. The last block's 2x2 map made each standardised mask nearly
+  # binary and eq. 6 stopped at two masks splitting the image (BUILD_NOTES.md "Why the mask
+  # collapsed").
+  c.cam.layer = -2
   c.cam.apply_to = 'none'  # the ablation row is set on the command line
   c.train.batch_size = 16
   c.train.steps = 1000

@@ -191,7 +191,8 @@ def test_paper001_recipes_are_the_official_recipe_with_the_papers_changes(name):
 @pytest.mark.parametrize('name', ['attgan_demo', 'stgan_demo'])
 def test_cpu_sized_editor_recipes_build_with_a_spatial_cam_map(name):
   """The CPU-sized ablation recipes: paper 001's runs on the attribute demo task, the
-  discriminator's last map 2x2 (a 1x1 map would give Grad-CAM a constant mask)."""
+  discriminator's last map 2x2 (a 1x1 map would give Grad-CAM a constant mask) and the
+  map Grad-CAM reads 4x4, as the official 128 px discriminator's last map."""
   import importlib  # pylint: disable=g-import-not-at-top
   from tfi2i import config as recipe_lib  # pylint: disable=g-import-not-at-top
   c = importlib.import_module(f'recipes.{name}').get_config()
@@ -200,5 +201,7 @@ def test_cpu_sized_editor_recipes_build_with_a_spatial_cam_map(name):
   model = models.build_model(c)
   features = model.discriminator.features(tf.zeros([1, 32, 32, 3]), -1)
   assert tuple(features.shape[1:3]) == (2, 2)
+  read = model.discriminator.features(tf.zeros([1, 32, 32, 3]), c.cam.layer)
+  assert c.cam.layer == -2 and tuple(read.shape[1:3]) == (4, 4)
   if name == 'stgan_demo':  # the port's summed BCE over its 3 attributes
     assert (c.loss.lambda_d_att, c.loss.lambda_g_att) == (3.0, 30.0)
