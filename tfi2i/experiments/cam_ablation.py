@@ -35,6 +35,7 @@ image; this measures it where that region is known.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -137,22 +138,13 @@ def run_label(editor: str, setting: str, seed: int) -> str:
   return f'{editor}_{setting}_s{seed}'
 
 
-def _mean_sd(values):
-  """(mean, sample standard deviation or None for one value, n) of the non-None values."""
+def _pm(values, digits=2):
+  """'mean ± sample SD' of the non-None values ('mean' alone for one, '-' for none)."""
   values = [float(v) for v in values if v is not None]
   if not values:
-    return None, None, 0
-  mean = sum(values) / len(values)
-  if len(values) < 2:
-    return mean, None, 1
-  return mean, (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5, len(values)
-
-
-def _pm(values, digits=2):
-  mean, sd, n = _mean_sd(values)
-  if mean is None:
     return '-'
-  return f'{mean:.{digits}f}' + ('' if sd is None else f' ± {sd:.{digits}f}')
+  text = f'{statistics.fmean(values):.{digits}f}'
+  return text + (f' ± {statistics.stdev(values):.{digits}f}' if len(values) > 1 else '')
 
 
 def _mask_means(result):
@@ -207,8 +199,8 @@ def summary_table(results: dict) -> str:
     if setting == 'none' or not paired:
       continue
     mean = lambda r: r['attribute_edits']['mean']
-    inside = [(_mask_means(r)[0] - _mask_means(r)[1]) if _mask_means(r)[0] is not None
-              else None for r, _ in paired]
+    masks = [_mask_means(r) for r, _ in paired]
+    inside = [None if m[0] is None else m[0] - m[1] for m in masks]
     diff.append('| ' + ' | '.join([
         editor, setting,
         _pm([mean(r)['masked_psnr'] - mean(b)['masked_psnr'] for r, b in paired]),
@@ -249,11 +241,12 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
       for seed in seeds:
         label = run_label(editor, setting, seed)
         workdir = os.path.join(root, label)
-        if not os.path.isdir(workdir) or workdir_lib.latest_step(workdir) < steps:
+        step = workdir_lib.latest_step(workdir) if os.path.isdir(workdir) else 0
+        if step < steps:
           _call([python, '-m', 'tfi2i.train', f'--recipe={recipe}',
                  f'--recipe.cam.apply_to={setting}', f'--recipe.train.seed={seed}', *sets,
                  f'--workdir={workdir}'])
-        step = workdir_lib.latest_step(workdir)
+          step = workdir_lib.latest_step(workdir)
         if not os.path.isfile(classifier):
           _call([python, '-m', 'tfi2i.attribute_classifier', f'--workdir={workdir}',
                  f'--output={classifier}'])
@@ -266,7 +259,7 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
           result = {**_read(report), 'editor': editor, 'cam_apply_to': setting, 'seed': seed}
           if masks:
             result['masks'] = mask_overlap(workdir)
-          _write(path, result)
+          workdir_lib.atomic_write(path, json.dumps(result, indent=1))
         results[label] = result
   return results
 
@@ -274,13 +267,6 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
 def _read(path):
   with open(path, encoding='utf-8') as f:
     return json.load(f)
-
-
-def _write(path, data):
-  tmp = path + '.tmp'
-  with open(tmp, 'w', encoding='utf-8') as f:
-    json.dump(data, f, indent=1)
-  os.replace(tmp, path)
 
 
 def load(paths) -> dict:
