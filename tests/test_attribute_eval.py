@@ -372,9 +372,10 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   monkeypatch.setattr(cam_ablation, 'mask_overlap', lambda w: {'step': steps[w]})
   root = str(tmp_path / 'ablation')
   results = cam_ablation.run_ablation(root, ['attgan', 'stgan'], [0, 1], ['train.steps=7'])
-  labels = [f'{e}_{s}_s{seed}' for e, rows in (('attgan', cam_ablation.PAPER_ROWS['attgan']),
-                                               ('stgan', ('none', 'both')))
-            for s in rows for seed in (0, 1)]
+  # seed-major: the first seed's rows of every editor come before the second seed's
+  labels = [f'{e}_{s}_s{seed}' for seed in (0, 1)
+            for e, rows in (('attgan', cam_ablation.PAPER_ROWS['attgan']),
+                            ('stgan', ('none', 'both'))) for s in rows]
   assert list(results) == labels
   modules = [c[2] for c in calls]
   assert modules.count('tfi2i.train') == 12 and modules.count('tfi2i.evaluate') == 12

@@ -233,16 +233,21 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
   os.makedirs(root, exist_ok=True)
   classifier = os.path.join(root, 'classifier.keras')
   results = {}
+  steps = {}
   for editor in editors:
-    recipe = os.path.join('recipes', f'{editor}_demo.py')
-    steps = recipe_lib.override(recipe_lib.load_recipe(recipe),
-                                recipe_lib.parse_overrides(overrides)).train.steps
-    for setting in PAPER_ROWS[editor]:
-      for seed in seeds:
+    steps[editor] = recipe_lib.override(
+        recipe_lib.load_recipe(os.path.join('recipes', f'{editor}_demo.py')),
+        recipe_lib.parse_overrides(overrides)).train.steps
+  # Seed-major: every editor's paired rows (none beside the CAM settings) exist after the
+  # first seed, so a partial ablation (it runs across sessions) is already comparable.
+  for seed in seeds:
+    for editor in editors:
+      recipe = os.path.join('recipes', f'{editor}_demo.py')
+      for setting in PAPER_ROWS[editor]:
         label = run_label(editor, setting, seed)
         workdir = os.path.join(root, label)
         step = workdir_lib.latest_step(workdir) if os.path.isdir(workdir) else 0
-        if step < steps:
+        if step < steps[editor]:
           _call([python, '-m', 'tfi2i.train', f'--recipe={recipe}',
                  f'--recipe.cam.apply_to={setting}', f'--recipe.train.seed={seed}', *sets,
                  f'--workdir={workdir}'])
