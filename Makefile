@@ -14,6 +14,10 @@ CAM_RUNS ?= runs/cam_ablation
 CAM_EDITORS ?= attgan,stargan,stgan
 CAM_SEEDS ?= 0,1,2
 CAM_SET ?=
+# pytest-xdist workers for `make test`: the suite is single-threaded Python and TF on tiny
+# tensors (user time = wall time), so 2 workers halve it on 2 cores. Whole test files go to
+# one worker (--dist loadfile): a module's fixtures are built once.
+TEST_WORKERS ?= 2
 
 .PHONY: demo serve-demo test venv data bench torch-venv clean cam-ablation
 
@@ -41,7 +45,7 @@ serve-demo: venv
 	$(BIN)/python serving/demo.py --workdir=$(WORKDIR) --data=$(DATA)
 
 test: venv
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 $(TORCH_VENV)/bin/python:
 	$(PY) -m venv $(TORCH_VENV)
