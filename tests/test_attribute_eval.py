@@ -330,17 +330,24 @@ def test_ablation_summary_gives_mean_spread_and_paired_differences():
     results[f'attgan_both_s{seed}'] = _result('attgan', 'both', seed, 0.80, both, 0.5)
     results[f'attgan_none_s{seed}'] = _result('attgan', 'none', seed, 0.82, none, 0.2)
   results['stargan_none_s0'] = _result('stargan', 'none', 0, 0.9, 30.0)
+  results['attgan_none_s0@500'] = {**_result('attgan', 'none', 0, 0.9, 18.0), 'step': 500}
+  results['attgan_both_s0@500'] = {**_result('attgan', 'both', 0, 0.7, 21.5), 'step': 500}
   groups = cam_ablation.group(results)
-  assert list(groups) == [('attgan', 'none'), ('attgan', 'both'), ('stargan', 'none')]
+  # per editor, per step (earlier checkpoints first), the settings in the paper's order
+  assert list(groups) == [('attgan', 'none', 500), ('attgan', 'both', 500),
+                          ('attgan', 'none', 1000), ('attgan', 'both', 1000),
+                          ('stargan', 'none', 1000)]
   text = cam_ablation.summary_table(results)
   lines = text.splitlines()
   none_row = next(l for l in lines if l.startswith('| attgan | none | 0,1,2 |'))
   assert '21.00 ± 1.00' in none_row and '0.820 ± 0.000' in none_row and '11.00 ± 1.00' in none_row
   assert '0.200 ± 0.000 | 0.250 ± 0.000' in none_row
-  both_diff = next(l for l in lines if l.startswith('| attgan | both | ') and '±' in l
-                   and l.count('|') == 6)
+  both_diff = next(l for l in lines if l.startswith('| attgan | both | 1000 | ') and '±' in l
+                   and l.count('|') == 7)
   # paired by seed: 2.0, 1.5, 2.5 dB -> mean 2.00, SD 0.50; accuracy -2 points each
   assert '| 2.00 ± 0.50 | -2.0 ± 0.0 | 0.250 ± 0.000 |' in both_diff
+  # at step 500 the pair is that step's none: +3.5 dB, -20 points (one seed, no spread)
+  assert '| attgan | both | 500 | 3.50 | -20.0 | - |' in text
   assert '| stargan | none | 0 | 1000 | 0.900 | 30.00 |' in text  # one seed: no spread
   with pytest.raises(ValueError, match='not a result of --run'):
     cam_ablation.group({'x': {'step': 1}})
@@ -364,12 +371,18 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
     elif module == 'tfi2i.attribute_classifier':
       open(flag('output'), 'w').close()
     else:
+      at = [int(c.split('=', 1)[1]) for c in cmd if c.startswith('--step=')]
       with open(flag('output'), 'w') as f:
-        json.dump({'step': steps[flag('workdir')], 'attribute_edits': {}}, f)
+        json.dump({'step': at[0] if at else steps[flag('workdir')], 'attribute_edits': {}}, f)
 
   monkeypatch.setattr(cam_ablation, '_call', fake_call)
   monkeypatch.setattr(workdir_lib, 'latest_step', lambda w: steps.get(w, 0))
-  monkeypatch.setattr(cam_ablation, 'mask_overlap', lambda w: {'step': steps[w]})
+  # the runs keep a checkpoint every 3 steps and their last
+  monkeypatch.setattr(workdir_lib, 'step_of', workdir_lib.step_of_name)
+  monkeypatch.setattr(workdir_lib, 'checkpoint_paths',
+                      lambda w: [f'ckpt-{k}' for k in (*range(3, steps[w], 3), steps[w])])
+  monkeypatch.setattr(cam_ablation, 'mask_overlap',
+                      lambda w, step=None: {'step': step or steps[w]})
   root = str(tmp_path / 'ablation')
   results = cam_ablation.run_ablation(root, ['attgan', 'stgan'], [0, 1], ['train.steps=7'])
   # seed-major: the first seed's rows of every editor come before the second seed's
@@ -392,5 +405,16 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   again = cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=9'])  # a longer budget
   assert [c[2] for c in calls] == ['tfi2i.train', 'tfi2i.evaluate'] * 2
   assert again['stgan_both_s0']['step'] == 9
+  # earlier checkpoints: each scored once at its own step, a step not kept is named, skipped
+  calls.clear()
+  early = cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=9'], also_at=[3, 4])
+  assert [c[2] for c in calls] == ['tfi2i.evaluate'] * 2
+  assert all('--step=3' in c for c in calls)
+  assert list(early) == ['stgan_none_s0', 'stgan_none_s0@3', 'stgan_both_s0', 'stgan_both_s0@3']
+  assert early['stgan_both_s0@3']['step'] == 3 and early['stgan_both_s0@3']['masks'] == {'step': 3}
+  assert early['stgan_both_s0'] == again['stgan_both_s0']
+  calls.clear()
+  cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=9'], also_at=[3, 4])
+  assert calls == []
   with pytest.raises(ValueError, match='unknown editors'):
     cam_ablation.run_ablation(root, ['cyclegan'])

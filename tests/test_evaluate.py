@@ -144,6 +144,31 @@ def test_command_line_prints_and_writes_json(pix2pix_workdirs, tmp_path, capsys)
   assert 'recipe.json' in capsys.readouterr().err
 
 
+def test_step_scores_an_earlier_checkpoint_and_names_the_steps_there(aligned_root, tmp_path,
+                                                                      small_features, capsys):
+  workdir = str(tmp_path / 'pix2pix')
+  config = recipe_lib.load_recipe(os.path.join(ROOT, 'recipes', 'pix2pix.py'))
+  overrides = {f'model.{k}': v for k, v in TINY_PIX2PIX.items()}
+  overrides.update({'model.eval_mode': True, 'data.root': aligned_root,
+                    'data.load_size': 128, 'data.crop_size': 128, 'data.preprocess': 'crop',
+                    'train.steps': 2, 'train.checkpoint_every': 1, 'train.batch_size': 2,
+                    'export.at_end': False})
+  loop.train(recipe_lib.override(config, overrides), workdir)
+  score = lambda step=None: evaluate_lib.evaluate(workdir, samples=1, max_inputs=INPUTS,
+                                                  extractor=small_features, step=step)
+  newest, first = score(), score(1)
+  assert (newest['step'], newest['checkpoint']) == (2, 'ckpt-2')
+  assert (first['step'], first['checkpoint']) == (1, 'ckpt-1')
+  assert score(2)['fidelity'] == newest['fidelity']
+  assert first['fidelity']['sample0']['l1'] != newest['fidelity']['sample0']['l1']
+  with pytest.raises(FileNotFoundError, match=r'no checkpoint of step 5 .*steps there: 1, 2\)'):
+    score(5)
+  capsys.readouterr()
+  assert evaluate_lib.cli(workdir, samples=1, max_inputs=1, step=3) == 1
+  assert 'no checkpoint of step 3' in capsys.readouterr().err
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))).count('ckpt-1.index') == 1
+
+
 def test_colourfulness_is_zero_for_gray_and_grows_with_saturation():
   gray = np.tile(np.linspace(-1, 1, 16, dtype=np.float32)[None, :, None, None], (1, 1, 16, 3))
   np.testing.assert_allclose(evaluate_lib.colourfulness(gray), [0.0], atol=1e-9)

@@ -2,12 +2,13 @@
 
   python -m tfi2i.evaluate --workdir=DIR [--split=test] [--samples=10] [--max_inputs=N] \
       [--features=random|inception_v3|vgg16 --features_weights=PATH] [--output=FILE.json] \
-      [--hue_modes=3] [--seed=0] [--batch_size=16]
+      [--hue_modes=3] [--seed=0] [--batch_size=16] [--step=N]
 
-Restores the newest checkpoint of WORKDIR (`tfi2i.workdir.restore`: the recipe's model in
-float32), reads split `--split` of the recipe's data (the model's data stream, see
-tfi2i.data.streams) and draws K samples per input with the model's own sampler
-(`TranslationModel.sampler`); today's models draw them so:
+Restores the newest checkpoint of WORKDIR (or with --step the one of that training step;
+`tfi2i.workdir.restore`: the recipe's model in float32), reads split `--split` of the
+recipe's data (the model's data stream, see tfi2i.data.streams) and draws K samples per
+input with the model's own sampler (`TranslationModel.sampler`); today's models draw them
+so:
 
   BicycleGAN (every variant)  G(A, z) with z ~ N(0, I); the K codes of input i are drawn
                               from NumPy's generator seeded with (seed, i), so they do not
@@ -387,8 +388,10 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
              max_inputs: Optional[int] = None, features: str = 'random',
              features_weights: Optional[str] = None, seed: int = DEFAULT_SEED,
              batch_size: int = DEFAULT_BATCH_SIZE, hue_modes: int = 0,
-             extractor=None, classifier: Optional[str] = None) -> dict:
-  """Scores the newest checkpoint of `workdir` on `split` (see the module docstring).
+             extractor=None, classifier: Optional[str] = None,
+             step: Optional[int] = None) -> dict:
+  """Scores the newest checkpoint of `workdir` (or the one of `step`) on `split` (see the
+  module docstring).
 
   Args:
     workdir: a training workdir (recipe.json, checkpoints/).
@@ -406,6 +409,8 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
     extractor: a ready `metrics.FeatureExtractor`, overriding features.
     classifier: attribute data only: a classifier file (tfi2i.attribute_classifier) for
       attribute accuracy; None = no accuracy.
+    step: score the checkpoint of this training step instead of the newest (a
+      FileNotFoundError naming the steps there are when there is none).
 
   Returns:
     {'workdir', 'checkpoint', 'step', 'model', 'variant', 'split', 'data', 'preprocess',
@@ -428,7 +433,7 @@ def evaluate(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
     raise ValueError(f'max_inputs must be >= 1, got {max_inputs}')
   extractor = extractor or make_extractor(features, features_weights)
   keras.utils.set_random_seed(int(seed))
-  model, config, step, checkpoint = restore_lib.restore_model(workdir)
+  model, config, step, checkpoint = restore_lib.restore_model(workdir, step=step)
   data = data_lib.stream(model.data_stream).evaluation(config.data, split)
   count = len(data.names) if max_inputs is None else min(int(max_inputs), len(data.names))
   sample, k, how = model.sampler(int(samples), seed, batch_size)
@@ -530,11 +535,12 @@ def cli(workdir: str, split: str = 'test', samples: int = DEFAULT_SAMPLES,
         max_inputs: Optional[int] = None, features: str = 'random',
         features_weights: Optional[str] = None, output: Optional[str] = None,
         seed: int = DEFAULT_SEED, batch_size: int = DEFAULT_BATCH_SIZE,
-        hue_modes: int = 0, classifier: Optional[str] = None) -> int:
+        hue_modes: int = 0, classifier: Optional[str] = None,
+        step: Optional[int] = None) -> int:
   """The command line: evaluates, prints and writes the JSON; returns the exit status."""
   try:
     result = evaluate(workdir, split, samples, max_inputs, features, features_weights, seed,
-                      batch_size, hue_modes, classifier=classifier)
+                      batch_size, hue_modes, classifier=classifier, step=step)
   except (DataError, RecipeError, FileNotFoundError, ValueError, RuntimeError,
           AssertionError) as e:
     print(f'evaluation of {workdir} failed: {e}', file=sys.stderr)
@@ -568,7 +574,9 @@ def _define_flags():
                                      '(tfi2i.data.demo_multimodal): 3 adds mode coverage.'),
       classifier=flags.DEFINE_string('classifier', None, 'Attribute editors: a classifier file '
                                      '(python -m tfi2i.attribute_classifier, or your own '
-                                     'Keras model) for attribute accuracy.'))
+                                     'Keras model) for attribute accuracy.'),
+      step=flags.DEFINE_integer('step', None, 'Score the checkpoint of this training step '
+                                '(default: the newest).'))
 
 
 if __name__ == '__main__':

@@ -10,8 +10,11 @@ from tfi2i.models import build_model
 from tfi2i.models import placement
 
 
-def restore_model(workdir: str, mode: str | None = None, precision: str = 'float32'):
-  """(model, config, step, checkpoint path) from WORKDIR's recipe.json and newest checkpoint.
+def restore_model(workdir: str, mode: str | None = None, precision: str = 'float32',
+                  step: int | None = None):
+  """(model, config, step, checkpoint path) from WORKDIR's recipe.json and newest checkpoint
+  (with `step`: the checkpoint of that step; a FileNotFoundError naming the steps there
+  are when there is none, the read's error when it does not read back).
 
   The model is built under the Keras dtype policy `precision` (workdir_lib.PRECISIONS; 'auto'
   as tfi2i.precision chooses;
@@ -26,8 +29,10 @@ def restore_model(workdir: str, mode: str | None = None, precision: str = 'float
     raise ValueError(f'precision must be one of {workdir_lib.PRECISIONS}, got {precision!r}')
   precision = precision_lib.choose(precision).policy
   config = config_lib.load_workdir_recipe(workdir)
-  # the newest checkpoint that reads back (a damaged newer one is named and skipped)
-  latest = workdir_lib.newest_readable_checkpoint(workdir, move=False)
+  if step is not None:
+    latest = _checkpoint_of_step(workdir, int(step))
+  else:  # the newest checkpoint that reads back (a damaged newer one is named and skipped)
+    latest = workdir_lib.newest_readable_checkpoint(workdir, move=False)
   if not latest and workdir_lib.checkpoint_paths(workdir):
     raise FileNotFoundError(f'none of the checkpoints of {workdir_lib.checkpoint_dir(workdir)} '
                             'reads back (each was named above)')
@@ -61,3 +66,14 @@ def restore_model(workdir: str, mode: str | None = None, precision: str = 'float
     raise AssertionError(f'checkpoint {latest} does not match the model of '
                          f'{workdir}/{workdir_lib.RECIPE}: {detail}') from None
   return model, config, workdir_lib.step_of(latest), latest
+
+
+def _checkpoint_of_step(workdir: str, step: int) -> str:
+  paths = workdir_lib.checkpoint_paths(workdir)
+  chosen = [p for p in paths if workdir_lib.step_of(p) == step]
+  if not chosen:
+    steps = ', '.join(str(workdir_lib.step_of(p)) for p in paths) or 'none'
+    raise FileNotFoundError(f'no checkpoint of step {step} in '
+                            f'{workdir_lib.checkpoint_dir(workdir)} (steps there: {steps})')
+  workdir_lib.check_readable(chosen[-1])
+  return chosen[-1]

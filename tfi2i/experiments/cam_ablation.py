@@ -6,7 +6,7 @@ from tfi2i.evaluate reports of runs on the attribute demo task
 
   make cam-ablation            # data, then --run below
   python -m tfi2i.experiments.cam_ablation --run=runs/cam_ablation [--editors=attgan,...]
-      [--seeds=0,1,2] [--set=train.steps=...]
+      [--seeds=0,1,2] [--set=train.steps=...] [--also_at=500]
   python -m tfi2i.experiments.cam_ablation runs/cam_ablation/*.json
   python -m tfi2i.experiments.cam_ablation --masks RUN_WORKDIR ...
 
@@ -16,8 +16,10 @@ STGAN with none / both (PAPER_ROWS), each with every seed, from the editors' dem
 (recipes/EDITOR_demo.py). It trains each run that is not finished (a killed run resumes
 from its last checkpoint), trains one reference classifier on the real training images for
 all, evaluates each run with it (FID with the same extractor) and scores its masks, keeping
-every result in DIR/EDITOR_SETTING_sSEED.json; then it prints, and writes to DIR/summary.md,
-the per-run table and the table of mean and spread over the seeds.
+every result in DIR/EDITOR_SETTING_sSEED.json (and DIR/EDITOR_SETTING_sSEED@STEP.json for
+each --also_at step: the same run scored at that earlier checkpoint); then it prints, and
+writes to DIR/summary.md, the per-run table and the table of mean and spread over the seeds,
+per training step.
 
 Per run: the training step, per attribute the attribute accuracy (the reference classifier
 of tfi2i.attribute_classifier on each edit) and the masked PSNR (input vs edit outside the
@@ -78,15 +80,16 @@ def table(reports: dict) -> str:
   return '\n'.join(lines) + ('\n\n' + ' '.join(notes) if notes else '')
 
 
-def mask_overlap(workdir: str, batch_size: int = 16) -> dict:
-  """{attribute: {'inside', 'iou', 'region_share'}} of a workdir's editor (see --masks)."""
+def mask_overlap(workdir: str, batch_size: int = 16, step=None) -> dict:
+  """{attribute: {'inside', 'iou', 'region_share'}} of a workdir's editor (see --masks) at
+  its newest checkpoint, or the one of `step`."""
   import numpy as np  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfi2i import attribute_rules  # pylint: disable=import-outside-toplevel
   from tfi2i import evaluate  # pylint: disable=import-outside-toplevel
   from tfi2i import restore as restore_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.data import streams  # pylint: disable=import-outside-toplevel
-  model, config, step, _ = restore_lib.restore_model(workdir)
+  model, config, step, _ = restore_lib.restore_model(workdir, step=step)
   data = streams.stream('attributes').evaluation(config.data, 'test')
   if not data.masks:
     raise ValueError(f'the test data of {workdir} has no region masks')
@@ -159,16 +162,22 @@ def _mask_means(result):
 
 
 def group(results: dict) -> dict:
-  """{(editor, setting): [result, ...]} of {label: result} whose results name their editor and
-  setting (a --run result), in PAPER_ROWS order."""
+  """{(editor, setting, step): [result, ...]} of {label: result} whose results name their
+  editor and setting (a --run result): per editor (PAPER_ROWS order), per training step
+  (a run scored at an earlier checkpoint too, --also_at), the settings in PAPER_ROWS order."""
   groups = {}
   for label, r in results.items():
     if 'editor' not in r or 'cam_apply_to' not in r:
       raise ValueError(f'{label}: not a result of --run (no editor / cam_apply_to)')
-    groups.setdefault((r['editor'], r['cam_apply_to']), []).append(r)
-  order = [(e, s) for e, rows in PAPER_ROWS.items() for s in rows]
-  return dict(sorted(groups.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
-                                                     else len(order), kv[0])))
+    groups.setdefault((r['editor'], r['cam_apply_to'], r.get('step')), []).append(r)
+  editors = list(PAPER_ROWS)
+  def key(item):
+    editor, setting, step = item[0]
+    rows = PAPER_ROWS.get(editor, ())
+    return (editors.index(editor) if editor in editors else len(editors), editor,
+            step if step is not None else -1,
+            rows.index(setting) if setting in rows else len(rows), setting)
+  return dict(sorted(groups.items(), key=key))
 
 
 def summary_table(results: dict) -> str:
@@ -180,21 +189,20 @@ def summary_table(results: dict) -> str:
   head = ['editor', 'cam.apply_to', 'seeds', 'step', 'acc mean', 'mPSNR mean (dB)', 'PSNR (dB)',
           'FID', 'mask inside region', 'uniform mask', 'mask IoU']
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-  for (editor, setting), rows in groups.items():
+  for (editor, setting, step), rows in groups.items():
     edits = [r['attribute_edits']['mean'] for r in rows]
     masks = [_mask_means(r) for r in rows]
     lines.append('| ' + ' | '.join([
-        editor, setting, ','.join(str(r.get('seed', '?')) for r in rows),
-        ','.join(sorted({str(r['step']) for r in rows})),
+        editor, setting, ','.join(str(r.get('seed', '?')) for r in rows), str(step),
         _pm([e['accuracy'] for e in edits], 3), _pm([e['masked_psnr'] for e in edits]),
         _pm([e['psnr'] for e in edits]), _pm([(r.get('realism') or {}).get('fid') for r in rows]),
         _pm([m[0] for m in masks], 3), _pm([m[1] for m in masks], 3),
         _pm([m[2] for m in masks], 3)]) + ' |')
-  head2 = ['editor', 'cam.apply_to', 'mPSNR - none (dB)', 'acc - none (points)',
+  head2 = ['editor', 'cam.apply_to', 'step', 'mPSNR - none (dB)', 'acc - none (points)',
            'mask inside - uniform']
   diff = ['| ' + ' | '.join(head2) + ' |', '|' + '---|' * len(head2)]
-  for (editor, setting), rows in groups.items():
-    base = {r.get('seed'): r for r in groups.get((editor, 'none'), [])}
+  for (editor, setting, step), rows in groups.items():
+    base = {r.get('seed'): r for r in groups.get((editor, 'none', step), [])}
     paired = [(r, base[r.get('seed')]) for r in rows if r.get('seed') in base]
     if setting == 'none' or not paired:
       continue
@@ -202,14 +210,14 @@ def summary_table(results: dict) -> str:
     masks = [_mask_means(r) for r, _ in paired]
     inside = [None if m[0] is None else m[0] - m[1] for m in masks]
     diff.append('| ' + ' | '.join([
-        editor, setting,
+        editor, setting, str(step),
         _pm([mean(r)['masked_psnr'] - mean(b)['masked_psnr'] for r, b in paired]),
         _pm([100 * (mean(r)['accuracy'] - mean(b)['accuracy']) for r, b in paired], 1),
         _pm(inside, 3)]) + ' |')
-  note = ('Mean ± sample SD over the seeds. Differences are paired by seed (same seed, same '
-          "data order). 'mask inside region': the share of the discriminator's Grad-CAM mask "
-          "mass in the edited attribute's region; 'uniform mask': the region's share of the "
-          'image, what a mask equal everywhere gets.')
+  note = ('Mean ± sample SD over the seeds. Differences are paired by seed and step (same '
+          "seed, same data order, same checkpoint step). 'mask inside region': the share of "
+          "the discriminator's Grad-CAM mask mass in the edited attribute's region; 'uniform "
+          "mask': the region's share of the image, what a mask equal everywhere gets.")
   return '\n'.join(lines) + '\n\n' + '\n'.join(diff) + '\n\n' + note
 
 
@@ -218,12 +226,32 @@ def _call(cmd):
   subprocess.run(cmd, check=True)
 
 
+def _score(root, name, workdir, classifier, python, masks, tags, step=None):
+  """The result of DIR/NAME.json: kept while its step is the one scored (the run's newest
+  checkpoint, or `step`), else evaluated and scored again and written there."""
+  from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
+  path = os.path.join(root, f'{name}.json')
+  result = _read(path) if os.path.isfile(path) else {}
+  wanted = step if step is not None else workdir_lib.latest_step(workdir)
+  if result.get('step') != wanted or (masks and 'masks' not in result):
+    report = os.path.join(root, f'{name}.eval.json')
+    _call([python, '-m', 'tfi2i.evaluate', f'--workdir={workdir}',
+           f'--classifier={classifier}', f'--output={report}']
+          + ([f'--step={step}'] if step is not None else []))
+    result = {**_read(report), **tags}
+    if masks:
+      result['masks'] = mask_overlap(workdir, step=step)
+    workdir_lib.atomic_write(path, json.dumps(result, indent=1))
+  return result
+
+
 def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), overrides=(),
-                 python: str = sys.executable, masks: bool = True) -> dict:
+                 python: str = sys.executable, masks: bool = True, also_at=()) -> dict:
   """Trains, evaluates and scores every (editor, setting, seed) of PAPER_ROWS under `root`
-  (see --run); returns {label: result}. Finished work is not redone: a run whose newest
-  checkpoint is at train.steps is not trained again, a result whose step is the run's is
-  kept, and the classifier file is trained once."""
+  (see --run); returns {label: result}, and {label@STEP: result} for each step of `also_at`
+  below train.steps whose checkpoint the run kept (scored at that checkpoint). Finished
+  work is not redone: a run whose newest checkpoint is at train.steps is not trained again,
+  a result whose step is the one scored is kept, and the classifier file is trained once."""
   from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
   from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
   unknown = [e for e in editors if e not in PAPER_ROWS]
@@ -255,17 +283,19 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
         if not os.path.isfile(classifier):
           _call([python, '-m', 'tfi2i.attribute_classifier', f'--workdir={workdir}',
                  f'--output={classifier}'])
-        path = os.path.join(root, f'{label}.json')
-        result = _read(path) if os.path.isfile(path) else {}
-        if result.get('step') != step or (masks and 'masks' not in result):
-          report = os.path.join(root, f'{label}.eval.json')
-          _call([python, '-m', 'tfi2i.evaluate', f'--workdir={workdir}',
-                 f'--classifier={classifier}', f'--output={report}'])
-          result = {**_read(report), 'editor': editor, 'cam_apply_to': setting, 'seed': seed}
-          if masks:
-            result['masks'] = mask_overlap(workdir)
-          workdir_lib.atomic_write(path, json.dumps(result, indent=1))
-        results[label] = result
+        tags = {'editor': editor, 'cam_apply_to': setting, 'seed': seed}
+        results[label] = _score(root, label, workdir, classifier, python, masks, tags)
+        kept = ({workdir_lib.step_of(p) for p in workdir_lib.checkpoint_paths(workdir)}
+                if also_at else set())
+        for at in also_at:
+          if at >= step:
+            continue
+          if at not in kept:
+            print(f'{label}: no checkpoint of step {at} (kept: {sorted(kept)}); not scored '
+                  'there', flush=True)
+            continue
+          results[f'{label}@{at}'] = _score(root, f'{label}@{at}', workdir, classifier, python,
+                                            masks, tags, step=at)
   return results
 
 
@@ -300,12 +330,15 @@ def main(argv=None) -> int:
   parser.add_argument('--seeds', default='0,1,2', help='with --run: train.seed of each run')
   parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                       help='with --run: a recipe override for every run, e.g. train.steps=600')
+  parser.add_argument('--also_at', default='', metavar='STEP,...',
+                      help='with --run: score every run at these earlier checkpoint steps too '
+                      '(tables per step), where the run kept them')
   args = parser.parse_args(argv)
   try:
     if args.run:
       seeds = [int(s) for s in args.seeds.split(',') if s]
       results = run_ablation(args.run, [e for e in args.editors.split(',') if e], seeds,
-                             args.set)
+                             args.set, also_at=[int(s) for s in args.also_at.split(',') if s])
       text = table(results) + '\n\n' + summary_table(results)
       with open(os.path.join(args.run, 'summary.md'), 'w', encoding='utf-8') as f:
         f.write(text + '\n')
