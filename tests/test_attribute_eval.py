@@ -208,6 +208,15 @@ def test_classifier_and_evaluate_commands(stargan_run, tmp_path):
   result = json.load(open(report))
   edits = result['attribute_edits']
   assert result['num_inputs'] == 4 and result['samples_per_input'] == len(NAMES)
+  # the readout's reference share is evaluate's accuracy: the same edits, the same classifier
+  from tfi2i.experiments import cam_ablation  # pylint: disable=g-import-not-at-top
+  readout = cam_ablation.classifier_readout(workdir, clf, batch_size=3)
+  assert readout['step'] == result['step']
+  for name in NAMES:
+    assert readout[name]['reference'] == pytest.approx(
+        edits['per_attribute'][name]['accuracy'], abs=1e-9)
+    assert all(0 <= readout[name][k] <= 1 for k in ('discriminator', 'discriminator_real'))
+    assert readout[name]['change'] > 0
   real = edits['classifier']['real_accuracy']
   for name in NAMES:  # the same test images, the same preprocessing
     assert real[name] == pytest.approx(info['test_accuracy'][name])

@@ -9,6 +9,7 @@ from tfi2i.evaluate reports of runs on the attribute demo task
       [--seeds=0,1,2] [--set=train.steps=...] [--also_at=500]
   python -m tfi2i.experiments.cam_ablation runs/cam_ablation/*.json
   python -m tfi2i.experiments.cam_ablation --masks RUN_WORKDIR ...
+  python -m tfi2i.experiments.cam_ablation --readout=CLASSIFIER RUN_WORKDIR ...
 
 --run: paper 001's ablation (sec. 4.6) at one CPU budget, as issue 24 asks: AttGAN (the
 paper's baseline) with cam.apply_to none / generator / discriminator / both, StarGAN and
@@ -120,6 +121,47 @@ def mask_overlap(workdir: str, batch_size: int = 16, step=None) -> dict:
         sums[name]['region_share'].append(float(region.mean()))
   return {'step': step, **{n: {k: float(np.mean(v)) for k, v in d.items()}
                            for n, d in sums.items()}}
+
+
+def classifier_readout(workdir: str, classifier: str, step=None, batch_size: int = 16) -> dict:
+  """Whom do an editor's edits convince? Per attribute, on the test split's single-attribute
+  edits (the editor's test-time rule, as tfi2i.evaluate): 'discriminator', the share of
+  edits the editor's own discriminator classifier reads as the target (what the generator
+  is trained to satisfy); 'reference', the share the reference classifier file reads so
+  (evaluate's attribute accuracy); 'discriminator_real', the discriminator classifier's
+  accuracy on the real test images; 'change', the mean |edit - input| (images in [-1, 1]).
+  At the newest checkpoint, or the one of `step`."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tfi2i import attribute_rules  # pylint: disable=import-outside-toplevel
+  from tfi2i import evaluate  # pylint: disable=import-outside-toplevel
+  from tfi2i import restore as restore_lib  # pylint: disable=import-outside-toplevel
+  from tfi2i.data import streams  # pylint: disable=import-outside-toplevel
+  from tfi2i.metrics import attribute_accuracy  # pylint: disable=import-outside-toplevel
+  model, config, step, _ = restore_lib.restore_model(workdir, step=step)
+  data = streams.stream('attributes').evaluation(config.data, 'test')
+  names = tuple(data.attribute_names)
+  reference = attribute_accuracy.load(classifier, names)
+  hits = {n: {'discriminator': [], 'reference': [], 'discriminator_real': [], 'change': []}
+          for n in names}
+  transform = evaluate.eval_transform(config.data)
+  for start in range(0, len(data.names), batch_size):
+    idx = list(range(start, min(len(data.names), start + batch_size)))
+    x = tf.constant(np.stack([transform(data.load(i)[0]) for i in idx]))
+    source = data.attributes[idx]
+    real_logits = np.asarray(model.discriminator(x, training=False)[1])
+    for j, name in enumerate(names):
+      target = attribute_rules.change(source, names, j, rule=model.target_rule)
+      fake = model.edit(x, tf.constant(source), tf.constant(target))
+      logits = np.asarray(model.discriminator(fake, training=False)[1])
+      wanted = target[:, j] > 0.5
+      hits[name]['discriminator'] += list((logits[:, j] > 0) == wanted)
+      hits[name]['reference'] += list(reference.predict(np.asarray(fake))[:, j] == wanted)
+      hits[name]['discriminator_real'] += list((real_logits[:, j] > 0) == (source[:, j] > 0.5))
+      hits[name]['change'] += list(np.mean(np.abs(np.asarray(fake) - np.asarray(x)),
+                                           axis=(1, 2, 3)))
+  return {'step': step, **{n: {k: float(np.mean(v)) for k, v in d.items()}
+                           for n, d in hits.items()}}
 
 
 def mask_table(results: dict) -> str:
@@ -330,6 +372,9 @@ def main(argv=None) -> int:
   parser.add_argument('--seeds', default='0,1,2', help='with --run: train.seed of each run')
   parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                       help='with --run: a recipe override for every run, e.g. train.steps=600')
+  parser.add_argument('--readout', metavar='CLASSIFIER', help='for each run workdir given: '
+                      "the share of edits its own discriminator and the reference CLASSIFIER "
+                      'read as the target (classifier_readout)')
   parser.add_argument('--also_at', default='', metavar='STEP,...',
                       help='with --run: score every run at these earlier checkpoint steps too '
                       '(tables per step), where the run kept them')
@@ -346,6 +391,11 @@ def main(argv=None) -> int:
       return 0
     if not args.reports:
       parser.error('give reports, or --run=DIR')
+    if args.readout:
+      for w in args.reports:
+        print(json.dumps({os.path.basename(os.path.normpath(w)):
+                          classifier_readout(w, args.readout)}))
+      return 0
     if args.masks:
       print(mask_table({os.path.basename(os.path.normpath(w)): mask_overlap(w)
                         for w in args.reports}))
