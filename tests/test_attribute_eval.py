@@ -387,7 +387,6 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   monkeypatch.setattr(cam_ablation, '_call', fake_call)
   monkeypatch.setattr(workdir_lib, 'latest_step', lambda w: steps.get(w, 0))
   # the runs keep a checkpoint every 3 steps and their last
-  monkeypatch.setattr(workdir_lib, 'step_of', workdir_lib.step_of_name)
   monkeypatch.setattr(workdir_lib, 'checkpoint_paths',
                       lambda w: [f'ckpt-{k}' for k in (*range(3, steps[w], 3), steps[w])])
   monkeypatch.setattr(cam_ablation, 'mask_overlap',

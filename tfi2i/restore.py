@@ -70,10 +70,10 @@ def restore_model(workdir: str, mode: str | None = None, precision: str = 'float
 
 def _checkpoint_of_step(workdir: str, step: int) -> str:
   paths = workdir_lib.checkpoint_paths(workdir)
-  chosen = [p for p in paths if workdir_lib.step_of(p) == step]
-  if not chosen:
-    steps = ', '.join(str(workdir_lib.step_of(p)) for p in paths) or 'none'
+  chosen = workdir_lib.checkpoint_called(paths, step)
+  if chosen is None:
+    steps = ', '.join(str(workdir_lib.step_of_name(p)) for p in paths) or 'none'
     raise FileNotFoundError(f'no checkpoint of step {step} in '
                             f'{workdir_lib.checkpoint_dir(workdir)} (steps there: {steps})')
-  workdir_lib.check_readable(chosen[-1])
-  return chosen[-1]
+  workdir_lib.check_readable(chosen)
+  return chosen

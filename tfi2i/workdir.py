@@ -298,14 +298,21 @@ def newest_readable_checkpoint(workdir, log=print, move=True):
 SUPERSEDED = 'superseded'  # checkpoints/superseded-<time>/: newer than a chosen start
 
 
+def checkpoint_called(paths, wanted):
+  """The path of `paths` that is checkpoint `wanted` (a step N, 'ckpt-N' or its path: step
+  N is written to ckpt-N), or None."""
+  text = str(wanted).strip()
+  name = f'ckpt-{int(text)}' if text.isdigit() else os.path.basename(text)
+  return next((p for p in paths if os.path.basename(p) == name), None)
+
+
 def find_checkpoint(workdir, wanted):
   """The checkpoint `wanted` of the workdir (a step N, 'ckpt-N' or its path); ValueError
   listing the checkpoints there when it is not one of them or does not read back."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   paths = checkpoint_paths(workdir)
   text = str(wanted).strip()
-  name = f'ckpt-{int(text)}' if text.isdigit() else os.path.basename(text)
-  chosen = next((p for p in paths if os.path.basename(p) == name), None)
+  chosen = checkpoint_called(paths, text)
   if chosen is None:
     have = ', '.join(os.path.basename(p) for p in paths) or 'none'
     raise ValueError(f'train.resume_from={text!r}: no such checkpoint in '

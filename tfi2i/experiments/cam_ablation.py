@@ -268,18 +268,16 @@ def _call(cmd):
   subprocess.run(cmd, check=True)
 
 
-def _score(root, name, workdir, classifier, python, masks, tags, step=None):
-  """The result of DIR/NAME.json: kept while its step is the one scored (the run's newest
-  checkpoint, or `step`), else evaluated and scored again and written there."""
+def _score(root, name, workdir, classifier, python, masks, tags, step):
+  """The result of DIR/NAME.json: kept while its step is `step`, else the run's checkpoint
+  of `step` evaluated and scored again and written there."""
   from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
   path = os.path.join(root, f'{name}.json')
   result = _read(path) if os.path.isfile(path) else {}
-  wanted = step if step is not None else workdir_lib.latest_step(workdir)
-  if result.get('step') != wanted or (masks and 'masks' not in result):
+  if result.get('step') != step or (masks and 'masks' not in result):
     report = os.path.join(root, f'{name}.eval.json')
     _call([python, '-m', 'tfi2i.evaluate', f'--workdir={workdir}',
-           f'--classifier={classifier}', f'--output={report}']
-          + ([f'--step={step}'] if step is not None else []))
+           f'--classifier={classifier}', f'--output={report}', f'--step={step}'])
     result = {**_read(report), **tags}
     if masks:
       result['masks'] = mask_overlap(workdir, step=step)
@@ -326,8 +324,8 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
           _call([python, '-m', 'tfi2i.attribute_classifier', f'--workdir={workdir}',
                  f'--output={classifier}'])
         tags = {'editor': editor, 'cam_apply_to': setting, 'seed': seed}
-        results[label] = _score(root, label, workdir, classifier, python, masks, tags)
-        kept = ({workdir_lib.step_of(p) for p in workdir_lib.checkpoint_paths(workdir)}
+        results[label] = _score(root, label, workdir, classifier, python, masks, tags, step)
+        kept = ({workdir_lib.step_of_name(p) for p in workdir_lib.checkpoint_paths(workdir)}
                 if also_at else set())
         for at in also_at:
           if at >= step:
