@@ -16,6 +16,8 @@ CAM_SEEDS ?= 0,1,2
 CAM_SET ?=
 # earlier checkpoints at which every ablation run is scored too (each budget's own table)
 CAM_ALSO_AT ?= 500
+# runs trained at once, the CPUs split between them (2 on 2 cores: 1.2x the throughput)
+CAM_JOBS ?= 1
 # pytest-xdist workers for `make test`: the suite is single-threaded Python and TF on tiny
 # tensors (user time = wall time), so 2 workers halve it on 2 cores. Whole test files go to
 # one worker (--dist loadfile): a module's fixtures are built once.
@@ -77,7 +79,7 @@ bench: venv
 # redoes only what is missing. CAM_SET="train.steps=600" changes every run's recipe.
 cam-ablation: data
 	$(BIN)/python -m tfi2i.data.demo_attributes --out=$(ATTR_DATA) --source=$(DATA)
-	$(BIN)/python -m tfi2i.experiments.cam_ablation --run=$(CAM_RUNS) --editors=$(CAM_EDITORS) --seeds=$(CAM_SEEDS) --also_at=$(CAM_ALSO_AT) --set=data.root=$(ATTR_DATA) $(foreach s,$(CAM_SET),--set=$(s))
+	$(BIN)/python -m tfi2i.experiments.cam_ablation --run=$(CAM_RUNS) --editors=$(CAM_EDITORS) --seeds=$(CAM_SEEDS) --also_at=$(CAM_ALSO_AT) --jobs=$(CAM_JOBS) --set=data.root=$(ATTR_DATA) $(foreach s,$(CAM_SET),--set=$(s))
 
 clean:
 	rm -rf $(VENV) runs

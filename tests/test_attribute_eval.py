@@ -368,10 +368,11 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   recomputed only when its run moved on."""
   from tfi2i import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   from tfi2i.experiments import cam_ablation  # pylint: disable=g-import-not-at-top
-  steps, calls = {}, []
+  steps, calls, envs = {}, [], []
 
-  def fake_call(cmd):
+  def fake_call(cmd, env=None, log=None):
     calls.append(cmd)
+    envs.append((env, log))
     module = cmd[2]
     flag = lambda name: next(c.split('=', 1)[1] for c in cmd if c.startswith(f'--{name}='))
     if module == 'tfi2i.train':
@@ -426,3 +427,22 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   assert calls == []
   with pytest.raises(ValueError, match='unknown editors'):
     cam_ablation.run_ablation(root, ['cyclegan'])
+  assert all(e == (None, None) for e in envs)  # one job: the output and threads inherited
+  # jobs=2: the same runs and results, two trained at once with the CPUs split, each
+  # run's output in its own log
+  steps.clear()
+  calls.clear()
+  envs.clear()
+  root2 = str(tmp_path / 'ablation2')
+  assert cam_ablation.run_ablation(root2, ['attgan', 'stgan'], [0, 1], ['train.steps=7'],
+                                   jobs=2) == results
+  modules = [c[2] for c in calls]
+  assert modules.count('tfi2i.train') == 12 and modules.count('tfi2i.evaluate') == 12
+  assert modules.count('tfi2i.attribute_classifier') == 1
+  threads = str(max(1, len(os.sched_getaffinity(0)) // 2))
+  for cmd, (env, log) in zip(calls, envs):
+    assert env['TF_NUM_INTRAOP_THREADS'] == threads == env['TF_NUM_INTEROP_THREADS']
+    workdir = next(c.split('=', 1)[1] for c in cmd if c.startswith('--workdir='))
+    assert log == workdir + '.log'
+  with pytest.raises(ValueError, match='jobs is 0'):
+    cam_ablation.run_ablation(root2, ['stgan'], jobs=0)

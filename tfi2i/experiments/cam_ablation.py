@@ -6,7 +6,7 @@ from tfi2i.evaluate reports of runs on the attribute demo task
 
   make cam-ablation            # data, then --run below
   python -m tfi2i.experiments.cam_ablation --run=runs/cam_ablation [--editors=attgan,...]
-      [--seeds=0,1,2] [--set=train.steps=...] [--also_at=500]
+      [--seeds=0,1,2] [--set=train.steps=...] [--also_at=500] [--jobs=2]
   python -m tfi2i.experiments.cam_ablation runs/cam_ablation/*.json
   python -m tfi2i.experiments.cam_ablation --masks RUN_WORKDIR ...
   python -m tfi2i.experiments.cam_ablation --readout=CLASSIFIER RUN_WORKDIR ...
@@ -36,11 +36,13 @@ with the region. Paper 001 argues the D term makes the mask cover where G change
 image; this measures it where that region is known.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import statistics
 import subprocess
 import sys
+import threading
 
 
 def _num(value, digits=2):
@@ -263,12 +265,28 @@ def summary_table(results: dict) -> str:
   return '\n'.join(lines) + '\n\n' + '\n'.join(diff) + '\n\n' + note
 
 
-def _call(cmd):
-  print('+ ' + ' '.join(cmd), flush=True)
-  subprocess.run(cmd, check=True)
+def _call(cmd, env=None, log=None):
+  """Runs cmd (exit status checked); with `log`, its output is appended to that file."""
+  print('+ ' + ' '.join(cmd) + (f'  (output: {log})' if log else ''), flush=True)
+  if log is None:
+    subprocess.run(cmd, check=True, env=env)
+    return
+  with open(log, 'a', encoding='utf-8') as f:
+    subprocess.run(cmd, check=True, env=env, stdout=f, stderr=subprocess.STDOUT)
 
 
-def _score(root, name, workdir, classifier, python, masks, tags, step):
+def job_env(jobs: int):
+  """The environment of each of `jobs` concurrent runs: the CPUs this process may use split
+  between them (TensorFlow's intra- and inter-op pools), so that the runs do not fight over
+  the cores; None (the inherited environment) for one job."""
+  if jobs <= 1:
+    return None
+  cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+  threads = str(max(1, (cpus or 1) // jobs))
+  return {**os.environ, 'TF_NUM_INTRAOP_THREADS': threads, 'TF_NUM_INTEROP_THREADS': threads}
+
+
+def _score(root, name, workdir, classifier, python, masks, tags, step, env=None, log=None):
   """The result of DIR/NAME.json: kept while its step is `step`, else the run's checkpoint
   of `step` evaluated and scored again and written there."""
   from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
@@ -277,7 +295,7 @@ def _score(root, name, workdir, classifier, python, masks, tags, step):
   if result.get('step') != step or (masks and 'masks' not in result):
     report = os.path.join(root, f'{name}.eval.json')
     _call([python, '-m', 'tfi2i.evaluate', f'--workdir={workdir}',
-           f'--classifier={classifier}', f'--output={report}', f'--step={step}'])
+           f'--classifier={classifier}', f'--output={report}', f'--step={step}'], env, log)
     result = {**_read(report), **tags}
     if masks:
       result['masks'] = mask_overlap(workdir, step=step)
@@ -286,56 +304,83 @@ def _score(root, name, workdir, classifier, python, masks, tags, step):
 
 
 def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), overrides=(),
-                 python: str = sys.executable, masks: bool = True, also_at=()) -> dict:
+                 python: str = sys.executable, masks: bool = True, also_at=(),
+                 jobs: int = 1) -> dict:
   """Trains, evaluates and scores every (editor, setting, seed) of PAPER_ROWS under `root`
   (see --run); returns {label: result}, and {label@STEP: result} for each step of `also_at`
   below train.steps whose checkpoint the run kept (scored at that checkpoint). Finished
   work is not redone: a run whose newest checkpoint is at train.steps is not trained again,
-  a result whose step is the one scored is kept, and the classifier file is trained once."""
+  a result whose step is the one scored is kept, and the classifier file is trained once.
+
+  jobs > 1 trains that many runs at once, in the same order, the CPUs split between them
+  (job_env), each run's output in DIR/LABEL.log; scoring and the classifier are done one at
+  a time."""
   from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
   from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
   unknown = [e for e in editors if e not in PAPER_ROWS]
   if unknown:
     raise ValueError(f'unknown editors {unknown}; expected some of {list(PAPER_ROWS)}')
+  if jobs < 1:
+    raise ValueError(f'jobs is {jobs}; expected 1 or more')
   sets = [f'--recipe.{item}' for item in overrides]
   os.makedirs(root, exist_ok=True)
   classifier = os.path.join(root, 'classifier.keras')
-  results = {}
   steps = {}
   for editor in editors:
     steps[editor] = recipe_lib.override(
         recipe_lib.load_recipe(os.path.join('recipes', f'{editor}_demo.py')),
         recipe_lib.parse_overrides(overrides)).train.steps
+  env = job_env(jobs)
+  one_at_a_time = threading.Lock()
+
+  def do_run(seed, editor, setting):
+    label = run_label(editor, setting, seed)
+    workdir = os.path.join(root, label)
+    log = os.path.join(root, f'{label}.log') if jobs > 1 else None
+    step = workdir_lib.latest_step(workdir) if os.path.isdir(workdir) else 0
+    if step < steps[editor]:
+      _call([python, '-m', 'tfi2i.train', f'--recipe=recipes/{editor}_demo.py',
+             f'--recipe.cam.apply_to={setting}', f'--recipe.train.seed={seed}', *sets,
+             f'--workdir={workdir}'], env, log)
+      step = workdir_lib.latest_step(workdir)
+    out = {}
+    with one_at_a_time:
+      if not os.path.isfile(classifier):
+        _call([python, '-m', 'tfi2i.attribute_classifier', f'--workdir={workdir}',
+               f'--output={classifier}'], env, log)
+      tags = {'editor': editor, 'cam_apply_to': setting, 'seed': seed}
+      out[label] = _score(root, label, workdir, classifier, python, masks, tags, step, env,
+                          log)
+      kept = ({workdir_lib.step_of_name(p) for p in workdir_lib.checkpoint_paths(workdir)}
+              if also_at else set())
+      for at in also_at:
+        if at >= step:
+          continue
+        if at not in kept:
+          print(f'{label}: no checkpoint of step {at} (kept: {sorted(kept)}); not scored '
+                'there', flush=True)
+          continue
+        out[f'{label}@{at}'] = _score(root, f'{label}@{at}', workdir, classifier, python,
+                                      masks, tags, at, env, log)
+    return out
+
   # Seed-major: every editor's paired rows (none beside the CAM settings) exist after the
   # first seed, so a partial ablation (it runs across sessions) is already comparable.
-  for seed in seeds:
-    for editor in editors:
-      recipe = os.path.join('recipes', f'{editor}_demo.py')
-      for setting in PAPER_ROWS[editor]:
-        label = run_label(editor, setting, seed)
-        workdir = os.path.join(root, label)
-        step = workdir_lib.latest_step(workdir) if os.path.isdir(workdir) else 0
-        if step < steps[editor]:
-          _call([python, '-m', 'tfi2i.train', f'--recipe={recipe}',
-                 f'--recipe.cam.apply_to={setting}', f'--recipe.train.seed={seed}', *sets,
-                 f'--workdir={workdir}'])
-          step = workdir_lib.latest_step(workdir)
-        if not os.path.isfile(classifier):
-          _call([python, '-m', 'tfi2i.attribute_classifier', f'--workdir={workdir}',
-                 f'--output={classifier}'])
-        tags = {'editor': editor, 'cam_apply_to': setting, 'seed': seed}
-        results[label] = _score(root, label, workdir, classifier, python, masks, tags, step)
-        kept = ({workdir_lib.step_of_name(p) for p in workdir_lib.checkpoint_paths(workdir)}
-                if also_at else set())
-        for at in also_at:
-          if at >= step:
-            continue
-          if at not in kept:
-            print(f'{label}: no checkpoint of step {at} (kept: {sorted(kept)}); not scored '
-                  'there', flush=True)
-            continue
-          results[f'{label}@{at}'] = _score(root, f'{label}@{at}', workdir, classifier, python,
-                                            masks, tags, step=at)
+  plan = [(seed, editor, setting) for seed in seeds for editor in editors
+          for setting in PAPER_ROWS[editor]]
+  results = {}
+  if jobs == 1:
+    for item in plan:
+      results.update(do_run(*item))
+    return results
+  with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+    futures = [pool.submit(do_run, *item) for item in plan]
+    try:
+      for future in futures:
+        results.update(future.result())
+    except BaseException:
+      pool.shutdown(wait=True, cancel_futures=True)  # the runs under way finish or fail
+      raise
   return results
 
 
@@ -373,6 +418,8 @@ def main(argv=None) -> int:
   parser.add_argument('--readout', metavar='CLASSIFIER', help='for each run workdir given: '
                       "the share of edits its own discriminator and the reference CLASSIFIER "
                       'read as the target (classifier_readout)')
+  parser.add_argument('--jobs', type=int, default=1, help='with --run: train this many runs '
+                      'at once, the CPUs split between them (output in DIR/LABEL.log)')
   parser.add_argument('--also_at', default='', metavar='STEP,...',
                       help='with --run: score every run at these earlier checkpoint steps too '
                       '(tables per step), where the run kept them')
@@ -381,7 +428,8 @@ def main(argv=None) -> int:
     if args.run:
       seeds = [int(s) for s in args.seeds.split(',') if s]
       results = run_ablation(args.run, [e for e in args.editors.split(',') if e], seeds,
-                             args.set, also_at=[int(s) for s in args.also_at.split(',') if s])
+                             args.set, also_at=[int(s) for s in args.also_at.split(',') if s],
+                             jobs=args.jobs)
       text = table(results) + '\n\n' + summary_table(results)
       with open(os.path.join(args.run, 'summary.md'), 'w', encoding='utf-8') as f:
         f.write(text + '\n')
