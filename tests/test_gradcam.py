@@ -24,15 +24,19 @@ def classifier_fn(a):
 
 def hand_gradcam(x, relative, normalize):
   """Eq. 2-3 by hand in NumPy for features_fn / classifier_fn."""
-  out = []
+  cams, out = [], []
   for xi, ri in zip(x, relative):
     a = features_fn(xi[None]).numpy()[0]  # [H, W, K]
     z = a.reshape(-1) @ DENSE
     # d(sum_c r_c tanh(z_c)) / da = DENSE @ (r * (1 - tanh^2 z))
     grad = (DENSE @ (ri * (1 - np.tanh(z) ** 2))).reshape(H, W, K)
     alpha = grad.mean(axis=(0, 1))
-    cam = (alpha * a).sum(-1)
-    if normalize == 'standardize':
+    cams.append((alpha * a).sum(-1))
+  everything = np.stack(cams)
+  for cam in cams:
+    if normalize == 'standardize_batch':  # the batch's maps together
+      cam = (cam - everything.mean()) / np.sqrt(everything.var() + 1e-8)
+    elif normalize == 'standardize':
       cam = (cam - cam.mean()) / np.sqrt(cam.var() + 1e-8)
     elif normalize == 'minmax':
       cam = (cam - cam.min()) / (cam.max() - cam.min() + 1e-8)
@@ -112,22 +116,25 @@ def _critic():
   return critic
 
 
-def _d_loss(critic, x, y, source, target):
-  mask = gradcam.cam_mask(critic.features, critic.logits, x, y, source, target)
+def _d_loss(critic, x, y, source, target, normalize='standardize'):
+  mask = gradcam.cam_mask(critic.features, critic.logits, x, y, source, target, normalize)
   return tf.reduce_mean(gradcam.discriminator_cam_loss(x, y, mask, 5.0))
 
 
-def test_discriminator_term_trains_the_critic_through_the_mask():
+@pytest.mark.parametrize('normalize', ['standardize', 'standardize_batch'])
+def test_discriminator_term_trains_the_critic_through_the_mask(normalize):
   """Eq. 6: the images are constant, so the gradient reaches the critic only through the
   mask, i.e. through the inner tape's gradient (second order). Checked against central
-  finite differences of the loss."""
+  finite differences of the loss (its own draws: ReLU and the clip make the loss piecewise
+  smooth, and a step must not cross a kink)."""
   critic = _critic()
-  x = tf.constant(rng.normal(size=(2, H, W, C)), tf.float32)
-  y = tf.constant(rng.normal(size=(2, H, W, C)), tf.float32)
+  draws = np.random.default_rng(0)
+  x = tf.constant(draws.normal(size=(2, H, W, C)), tf.float32)
+  y = tf.constant(draws.normal(size=(2, H, W, C)), tf.float32)
   source = tf.constant([[1, 0, 0], [0, 1, 1]], tf.float32)
   target = tf.constant([[0, 1, 0], [1, 1, 0]], tf.float32)
   with tf.GradientTape() as tape:
-    loss = _d_loss(critic, x, y, source, target)
+    loss = _d_loss(critic, x, y, source, target, normalize)
   grads = tape.gradient(loss, critic.trainable_variables)
   assert all(g is not None for g in grads)
   kernel, dense = critic.conv.kernel, critic.dense.kernel
@@ -136,16 +143,16 @@ def test_discriminator_term_trains_the_critic_through_the_mask():
     assert np.abs(g).max() > 1e-4  # nonzero
     index = np.unravel_index(np.argmax(np.abs(g)), g.shape)
     value = variable.numpy()
-    eps = 1e-2
+    eps = 1e-3
     bumped = []
     for sign in (1, -1):
       v = value.copy()
       v[index] += sign * eps
       variable.assign(v)
-      bumped.append(float(_d_loss(critic, x, y, source, target)))
+      bumped.append(float(_d_loss(critic, x, y, source, target, normalize)))
     variable.assign(value)
     numeric = (bumped[0] - bumped[1]) / (2 * eps)
-    np.testing.assert_allclose(g[index], numeric, rtol=0.1, atol=1e-4)
+    np.testing.assert_allclose(g[index], numeric, rtol=0.02, atol=1e-4)
 
 
 def test_generator_term_does_not_train_the_mask():

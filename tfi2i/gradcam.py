@@ -22,7 +22,8 @@ Where the paper is silent, these are choices (recipe values under `cam`, BUILD_N
     has content when normalised values can exceed 1, which division by the maximum or
     min-max scaling rule out. Standardising makes the threshold one standard deviation
     above the map's mean. 'minmax' and 'max' (Grad-CAM's ReLU then division by the
-    maximum) are the alternatives.
+    maximum) are the alternatives; 'standardize_batch' standardises over the batch's maps
+    together rather than each map alone.
   clip_sum (False): M_CAM is the sum of the two masks, in [0, 2], as sec. 3.1 says
     ("adding the two masks"); where both are high, 1 - M_CAM < 0. Clipping the sum to
     [0, 1] (True; the default until issue 24) gives eq. 6 a minimum of exactly 0 that
@@ -41,7 +42,7 @@ import tensorflow as tf
 
 from tfi2i import layers
 
-NORMALIZE = ('standardize', 'minmax', 'max')
+NORMALIZE = ('standardize', 'minmax', 'max', 'standardize_batch')
 APPLY_TO = ('none', 'generator', 'discriminator', 'both')
 _EPS = 1e-8
 
@@ -52,10 +53,14 @@ def relative_attributes(source, target):
 
 
 def normalize_map(cam, mode: str = 'standardize'):
-  """Eq. 3's Normalize, per map ([batch, h, w, 1] -> same), then clipped to [0, 1]."""
+  """Eq. 3's Normalize, per map ([batch, h, w, 1] -> same), then clipped to [0, 1].
+  'standardize_batch' standardises with the mean and deviation of the batch's maps
+  together (a map may then lie wholly above or below the threshold; in inference its
+  mask depends on the other images of the batch)."""
   cam = tf.cast(cam, tf.float32)
   axes = [1, 2, 3]
-  if mode == 'standardize':
+  if mode in ('standardize', 'standardize_batch'):
+    axes = [0, 1, 2, 3] if mode == 'standardize_batch' else axes
     mean, var = layers.moments(cam, axes)
     out = (cam - mean) / tf.sqrt(var + _EPS)
   elif mode == 'minmax':
