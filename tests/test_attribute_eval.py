@@ -362,6 +362,20 @@ def test_ablation_summary_gives_mean_spread_and_paired_differences():
     cam_ablation.group({'x': {'step': 1}})
 
 
+def test_ablation_command_output_goes_to_its_log(tmp_path, capsys):
+  """With --jobs > 1 each command's output is appended to the run's log; a failure names the
+  log and still raises."""
+  from tfi2i.experiments import cam_ablation  # pylint: disable=g-import-not-at-top
+  log = str(tmp_path / 'run.log')
+  cam_ablation._call([sys.executable, '-c', 'print("first")'], None, log)
+  with pytest.raises(subprocess.CalledProcessError):
+    cam_ablation._call([sys.executable, '-c', 'import sys; print("second"); sys.exit(3)'],
+                       None, log)
+  with open(log, encoding='utf-8') as f:
+    assert f.read() == 'first\nsecond\n'
+  assert 'failed (exit 3)' in (out := capsys.readouterr().out) and log in out
+
+
 def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   """--run's bookkeeping (the commands themselves are tested above): every paper row and
   seed is trained until train.steps, one classifier serves all, and a result is

@@ -272,7 +272,11 @@ def _call(cmd, env=None, log=None):
     subprocess.run(cmd, check=True, env=env)
     return
   with open(log, 'a', encoding='utf-8') as f:
-    subprocess.run(cmd, check=True, env=env, stdout=f, stderr=subprocess.STDOUT)
+    done = subprocess.run(cmd, check=False, env=env, stdout=f, stderr=subprocess.STDOUT)
+  if done.returncode:
+    print(f'failed (exit {done.returncode}): {" ".join(cmd)}; its output is in {log}',
+          flush=True)
+    done.check_returncode()
 
 
 def job_env(jobs: int):
