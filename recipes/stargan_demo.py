@@ -10,8 +10,9 @@ Same model, losses, optimiser and schedule policy as recipes/stargan.py (the off
 defaults), and the CAM loss at its defaults (lambda_CAM 5, ...): only the size and budget
 change. 32 px images (the 64 px tiles resized), generator and discriminator widths 32
 instead of 64, and d_repeat_num 4 so that the discriminator's last feature map is 2x2, as
-the official 6 blocks give at 128 px (Grad-CAM reads that map: a 1x1 map would give a
-constant mask).
+the official 6 blocks give at 128 px (a 1x1 map would give a constant mask). Grad-CAM
+reads the 4x4 map of the block before (cam.layer -2, as recipes/paper001_stargan.py does at
+128 px: on the 2x2 map the discriminator's masks split into a uniform sum).
 """
 import ml_collections
 
@@ -39,5 +40,6 @@ def get_config() -> ml_collections.ConfigDict:
   c.model.g_conv_dim = 32
   c.model.d_conv_dim = 32
   c.model.d_repeat_num = 4  # 32 / 2^4 = 2x2, the official 128 / 2^6
+  c.cam.layer = -2  # the 4x4 map, as paper001_stargan at 128 px (see above)
   c.train.steps = 1500
   return c

@@ -174,7 +174,7 @@ def test_paper001_recipes_are_the_official_recipe_with_the_papers_changes(name):
   assert (paper.cam.apply_to, paper.cam.weight) == ('both', 5.0)
   flat = lambda c: {f'{s}.{k}': v for s in c for k, v in c[s].items()}
   changed = {k for k, v in flat(paper).items() if flat(official)[k] != v}
-  want = {'stargan': {'cam.apply_to', 'schedule.policy'},
+  want = {'stargan': {'cam.apply_to', 'schedule.policy', 'cam.layer'},
           'attgan': {'cam.apply_to'},
           'stgan': {'cam.apply_to', 'model.shortcut_layers', 'model.inject_layers', 'loss.lambda_d_att', 'loss.lambda_g_att',
                     'data.flip'}}[name]
@@ -188,7 +188,7 @@ def test_paper001_recipes_are_the_official_recipe_with_the_papers_changes(name):
     assert len(stus) == 3, stus
 
 
-@pytest.mark.parametrize('name', ['attgan_demo', 'stgan_demo'])
+@pytest.mark.parametrize('name', ['attgan_demo', 'stgan_demo', 'stargan_demo'])
 def test_cpu_sized_editor_recipes_build_with_a_spatial_cam_map(name):
   """The CPU-sized ablation recipes: paper 001's runs on the attribute demo task, the
   discriminator's last map 2x2 (a 1x1 map would give Grad-CAM a constant mask) and the
