@@ -58,9 +58,8 @@ def normalize_map(cam, mode: str = 'standardize'):
   together (a map may then lie wholly above or below the threshold; in inference its
   mask depends on the other images of the batch)."""
   cam = tf.cast(cam, tf.float32)
-  axes = [1, 2, 3]
+  axes = [0, 1, 2, 3] if mode == 'standardize_batch' else [1, 2, 3]  # the batch's or each map's
   if mode in ('standardize', 'standardize_batch'):
-    axes = [0, 1, 2, 3] if mode == 'standardize_batch' else axes
     mean, var = layers.moments(cam, axes)
     out = (cam - mean) / tf.sqrt(var + _EPS)
   elif mode == 'minmax':
