@@ -317,6 +317,14 @@ def test_mask_overlap_scores_against_the_regions(stargan_run):
     assert 0 <= result[name]['inside'] <= 1 and 0 <= result[name]['iou'] <= 1
   text = cam_ablation.mask_table({'run': result})
   assert text.splitlines()[2].startswith('| run | 2 | ')
+  # the map read can be another block's than the recipe's (-2): it changes the masks
+  assert cam_ablation.mask_overlap(stargan_run[0], layer=-2) == result
+  other = cam_ablation.mask_overlap(stargan_run[0], layer=-1)
+  assert other['step'] == 2 and other != result
+  for name in NAMES:
+    assert other[name]['region_share'] == result[name]['region_share']
+  with pytest.raises(ValueError, match='cam.layer=-40: the discriminator has'):
+    cam_ablation.mask_overlap(stargan_run[0], layer=-40)
 
 
 def _result(editor, setting, seed, acc, mpsnr, inside=None, share=0.25):
@@ -404,8 +412,13 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   # the runs keep a checkpoint every 3 steps and their last
   monkeypatch.setattr(workdir_lib, 'checkpoint_paths',
                       lambda w: [f'ckpt-{k}' for k in (*range(3, steps[w], 3), steps[w])])
-  monkeypatch.setattr(cam_ablation, 'mask_overlap',
-                      lambda w, step=None: {'step': step or steps[w]})
+  scored = []
+
+  def fake_masks(w, step=None, layer=None):
+    scored.append((os.path.basename(w), step, layer))
+    return {'step': step or steps[w], 'layer': layer}
+
+  monkeypatch.setattr(cam_ablation, 'mask_overlap', fake_masks)
   root = str(tmp_path / 'ablation')
   results = cam_ablation.run_ablation(root, ['attgan', 'stgan'], [0, 1], ['train.steps=7'])
   # seed-major: the first seed's rows of every editor come before the second seed's
@@ -421,10 +434,27 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   assert '--recipe.train.seed=0' in train
   assert results['stgan_both_s1'] == {'step': 7, 'attribute_edits': {}, 'editor': 'stgan',
                                       'cam_apply_to': 'both', 'seed': 1,
-                                      'masks': {'step': 7}}
+                                      'masks': {'step': 7, 'layer': -2}, 'mask_layer': -2}
   calls.clear()
+  scored.clear()
   assert cam_ablation.run_ablation(root, ['attgan', 'stgan'], [0, 1], ['train.steps=7']) == results
-  assert calls == []  # all done: nothing runs again
+  assert calls == [] and scored == []  # all done: nothing runs again
+  # masks scored on another map than the recipe's cam.layer (or before the layer was
+  # recorded) are scored again there, and only they: the evaluation is kept
+  path = os.path.join(root, 'stgan_none_s0.json')
+  with open(path) as f:
+    old = json.load(f)
+  with open(path, 'w') as f:
+    json.dump({k: v for k, v in old.items() if k != 'mask_layer'}, f)
+  assert cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=7']) == {
+      k: results[k] for k in ('stgan_none_s0', 'stgan_both_s0')}
+  assert calls == [] and scored == [('stgan_none_s0', 7, -2)]
+  scored.clear()
+  layered = cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=7', 'cam.layer=-1'])
+  assert calls == [] and scored == [('stgan_none_s0', 7, -1), ('stgan_both_s0', 7, -1)]
+  assert layered['stgan_both_s0']['mask_layer'] == -1
+  assert layered['stgan_both_s0']['masks'] == {'step': 7, 'layer': -1}
+  cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=7'])  # back to the recipe's
   again = cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=9'])  # a longer budget
   assert [c[2] for c in calls] == ['tfi2i.train', 'tfi2i.evaluate'] * 2
   assert again['stgan_both_s0']['step'] == 9
@@ -434,7 +464,8 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   assert [c[2] for c in calls] == ['tfi2i.evaluate'] * 2
   assert all('--step=3' in c for c in calls)
   assert list(early) == ['stgan_none_s0', 'stgan_none_s0@3', 'stgan_both_s0', 'stgan_both_s0@3']
-  assert early['stgan_both_s0@3']['step'] == 3 and early['stgan_both_s0@3']['masks'] == {'step': 3}
+  assert early['stgan_both_s0@3']['step'] == 3
+  assert early['stgan_both_s0@3']['masks'] == {'step': 3, 'layer': -2}
   assert early['stgan_both_s0'] == again['stgan_both_s0']
   calls.clear()
   cam_ablation.run_ablation(root, ['stgan'], [0], ['train.steps=9'], also_at=[3, 4])

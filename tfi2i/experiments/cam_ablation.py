@@ -8,7 +8,7 @@ from tfi2i.evaluate reports of runs on the attribute demo task
   python -m tfi2i.experiments.cam_ablation --run=runs/cam_ablation [--editors=attgan,...]
       [--seeds=0,1,2] [--set=train.steps=...] [--also_at=500] [--jobs=2]
   python -m tfi2i.experiments.cam_ablation runs/cam_ablation/*.json
-  python -m tfi2i.experiments.cam_ablation --masks RUN_WORKDIR ...
+  python -m tfi2i.experiments.cam_ablation --masks [--cam_layer=N] RUN_WORKDIR ...
   python -m tfi2i.experiments.cam_ablation --readout=CLASSIFIER RUN_WORKDIR ...
 
 --run: paper 001's ablation (sec. 4.6) at one CPU budget, as issue 24 asks: AttGAN (the
@@ -16,7 +16,8 @@ paper's baseline) with cam.apply_to none / generator / discriminator / both, Sta
 STGAN with none / both (PAPER_ROWS), each with every seed, from the editors' demo recipes
 (recipes/EDITOR_demo.py). It trains each run that is not finished (a killed run resumes
 from its last checkpoint), trains one reference classifier on the real training images for
-all, evaluates each run with it (FID with the same extractor) and scores its masks, keeping
+all, evaluates each run with it (FID with the same extractor) and scores its masks (every
+run of an editor on one Grad-CAM map: the demo recipe's cam.layer), keeping
 every result in DIR/EDITOR_SETTING_sSEED.json (and DIR/EDITOR_SETTING_sSEED@STEP.json for
 each --also_at step: the same run scored at that earlier checkpoint); then it prints, and
 writes to DIR/summary.md, the per-run table and the table of mean and spread over the seeds,
@@ -83,9 +84,12 @@ def table(reports: dict) -> str:
   return '\n'.join(lines) + ('\n\n' + ' '.join(notes) if notes else '')
 
 
-def mask_overlap(workdir: str, batch_size: int = 16, step=None) -> dict:
+def mask_overlap(workdir: str, batch_size: int = 16, step=None, layer=None) -> dict:
   """{attribute: {'inside', 'iou', 'region_share'}} of a workdir's editor (see --masks) at
-  its newest checkpoint, or the one of `step`."""
+  its newest checkpoint, or the one of `step`; the Grad-CAM map read at the run's cam.layer,
+  or at the discriminator block `layer` (a ValueError naming the blocks when it has none
+  such). A run trained without the CAM terms can be scored at any layer: the layer only
+  decides where Grad-CAM reads, so its rows compare with runs that trained at that layer."""
   import numpy as np  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfi2i import attribute_rules  # pylint: disable=import-outside-toplevel
@@ -93,6 +97,9 @@ def mask_overlap(workdir: str, batch_size: int = 16, step=None) -> dict:
   from tfi2i import restore as restore_lib  # pylint: disable=import-outside-toplevel
   from tfi2i.data import streams  # pylint: disable=import-outside-toplevel
   model, config, step, _ = restore_lib.restore_model(workdir, step=step)
+  if layer is not None:
+    model.discriminator.layer_index(int(layer))  # a bad layer is named here
+    model.cam_layer = int(layer)
   data = streams.stream('attributes').evaluation(config.data, 'test')
   if not data.masks:
     raise ValueError(f'the test data of {workdir} has no region masks')
@@ -290,19 +297,25 @@ def job_env(jobs: int):
   return {**os.environ, 'TF_NUM_INTRAOP_THREADS': threads, 'TF_NUM_INTEROP_THREADS': threads}
 
 
-def _score(root, name, workdir, classifier, python, masks, tags, step, env=None, log=None):
+def _score(root, name, workdir, classifier, python, masks, tags, step, env=None, log=None,
+           layer=None):
   """The result of DIR/NAME.json: kept while its step is `step`, else the run's checkpoint
-  of `step` evaluated and scored again and written there."""
+  of `step` evaluated again; with `masks`, its masks scored again when they were not scored
+  at the Grad-CAM layer `layer` ('mask_layer'); written there when anything changed."""
   from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
   path = os.path.join(root, f'{name}.json')
   result = _read(path) if os.path.isfile(path) else {}
-  if result.get('step') != step or (masks and 'masks' not in result):
+  changed = False
+  if result.get('step') != step:
     report = os.path.join(root, f'{name}.eval.json')
     _call([python, '-m', 'tfi2i.evaluate', f'--workdir={workdir}',
            f'--classifier={classifier}', f'--output={report}', f'--step={step}'], env, log)
-    result = {**_read(report), **tags}
-    if masks:
-      result['masks'] = mask_overlap(workdir, step=step)
+    result, changed = {**_read(report), **tags}, True
+  if masks and ('masks' not in result or result.get('mask_layer') != layer):
+    result['masks'] = mask_overlap(workdir, step=step, layer=layer)
+    result['mask_layer'] = layer
+    changed = True
+  if changed:
     workdir_lib.atomic_write(path, json.dumps(result, indent=1))
   return result
 
@@ -329,11 +342,15 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
   sets = [f'--recipe.{item}' for item in overrides]
   os.makedirs(root, exist_ok=True)
   classifier = os.path.join(root, 'classifier.keras')
-  steps = {}
+  steps, layers = {}, {}
   for editor in editors:
-    steps[editor] = recipe_lib.override(
+    recipe = recipe_lib.override(
         recipe_lib.load_recipe(os.path.join('recipes', f'{editor}_demo.py')),
-        recipe_lib.parse_overrides(overrides)).train.steps
+        recipe_lib.parse_overrides(overrides))
+    # every run of an editor has its masks scored on one Grad-CAM map, the recipe's: a run
+    # trained before the recipe's cam.layer changed (or without the CAM terms, where the
+    # layer changes nothing in training) is scored again there
+    steps[editor], layers[editor] = recipe.train.steps, recipe.cam.layer
   env = job_env(jobs)
   one_at_a_time = threading.Lock()
 
@@ -354,7 +371,7 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
                f'--output={classifier}'], env, log)
       tags = {'editor': editor, 'cam_apply_to': setting, 'seed': seed}
       out[label] = _score(root, label, workdir, classifier, python, masks, tags, step, env,
-                          log)
+                          log, layers[editor])
       kept = ({workdir_lib.step_of_name(p) for p in workdir_lib.checkpoint_paths(workdir)}
               if also_at else set())
       for at in also_at:
@@ -365,7 +382,7 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
                 'there', flush=True)
           continue
         out[f'{label}@{at}'] = _score(root, f'{label}@{at}', workdir, classifier, python,
-                                      masks, tags, at, env, log)
+                                      masks, tags, at, env, log, layers[editor])
     return out
 
   # Seed-major: every editor's paired rows (none beside the CAM settings) exist after the
@@ -412,6 +429,9 @@ def main(argv=None) -> int:
                       "results (with --masks: the runs' workdirs)")
   parser.add_argument('--masks', action='store_true', help='score where the Grad-CAM masks '
                       "fall against the attributes' regions")
+  parser.add_argument('--cam_layer', type=int, default=None,
+                      help="with --masks: read Grad-CAM at this discriminator block (default: "
+                      "each run's cam.layer)")
   parser.add_argument('--run', metavar='DIR', help="run paper 001's ablation under DIR (see "
                       'above) and print its tables')
   parser.add_argument('--editors', default=','.join(PAPER_ROWS),
@@ -447,8 +467,8 @@ def main(argv=None) -> int:
                           classifier_readout(w, args.readout)}))
       return 0
     if args.masks:
-      print(mask_table({os.path.basename(os.path.normpath(w)): mask_overlap(w)
-                        for w in args.reports}))
+      print(mask_table({os.path.basename(os.path.normpath(w)):
+                        mask_overlap(w, layer=args.cam_layer) for w in args.reports}))
       return 0
     reports = load(args.reports)
     print(table(reports))
