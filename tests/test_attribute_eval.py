@@ -370,6 +370,44 @@ def test_ablation_summary_gives_mean_spread_and_paired_differences():
     cam_ablation.group({'x': {'step': 1}})
 
 
+
+def test_ablation_done_when_reads_the_paired_means():
+  """The issue's criteria on the paired means: gain >= 1 dB, accuracy lost <= 2 points, the
+  discriminator-only mask above a uniform one; 'no' with fewer than 3 paired seeds."""
+  from tfi2i.experiments import cam_ablation  # pylint: disable=g-import-not-at-top
+  results = {}
+  # both - none: +2.0, +0.5, +1.0 dB (mean 1.17); accuracy -1, -1, -4 points (mean -2.0)
+  for seed, (none, both, acc) in enumerate([(20.0, 22.0, 0.81), (21.0, 21.5, 0.81),
+                                            (22.0, 23.0, 0.78)]):
+    results[f'attgan_none_s{seed}'] = _result('attgan', 'none', seed, 0.82, none, 0.2)
+    results[f'attgan_both_s{seed}'] = _result('attgan', 'both', seed, acc, both, 0.3)
+    # the discriminator-only mask: 0.24, 0.26, 0.26 inside against a 0.25 region
+    results[f'attgan_discriminator_s{seed}'] = _result(
+        'attgan', 'discriminator', seed, 0.82, none, 0.24 if seed == 0 else 0.26)
+  # StarGAN: a large gain, but two seeds only
+  for seed in (0, 1):
+    results[f'stargan_none_s{seed}'] = _result('stargan', 'none', seed, 0.99, 17.0)
+    results[f'stargan_both_s{seed}'] = _result('stargan', 'both', seed, 0.99, 26.0)
+  lines = cam_ablation.done_when_table(results).splitlines()
+  rows = {tuple(c.strip() for c in l.strip('|').split('|'))[:3]: l for l in lines[2:]}
+  gain = rows[('attgan', '1000', 'both - none masked PSNR >= 1 dB')]
+  assert '| 3 | +1.17 dB | yes |' in gain
+  acc = rows[('attgan', '1000', 'both - none accuracy >= -2 points')]
+  assert '| 3 | -2.0 points | yes |' in acc
+  mask = rows[('attgan', '1000', 'discriminator mask inside - uniform > 0')]
+  assert '| 3 | +0.003 | yes |' in mask
+  assert '| 2 | +9.00 dB | no |' in rows[('stargan', '1000', 'both - none masked PSNR >= 1 dB')]
+  # one seed more accuracy lost: -3 points on average, not within 2
+  results['attgan_both_s2'] = _result('attgan', 'both', 2, 0.75, 23.0, 0.3)
+  text = cam_ablation.done_when_table(results)
+  assert '| attgan | 1000 | both - none accuracy >= -2 points | 3 | -3.0 points | no |' in text
+  # none of the discriminator-only masks above uniform on average: 'no'
+  for seed in range(3):
+    results[f'attgan_discriminator_s{seed}']['masks']['Red_Top']['inside'] = 0.1
+    results[f'attgan_discriminator_s{seed}']['masks']['Bright_Centre']['inside'] = 0.1
+  assert '| discriminator mask inside - uniform > 0 | 3 | -0.' in cam_ablation.done_when_table(
+      results)
+
 def test_ablation_command_output_goes_to_its_log(tmp_path, capsys):
   """With --jobs > 1 each command's output is appended to the run's log; a failure names the
   log and still raises."""

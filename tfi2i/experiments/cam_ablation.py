@@ -21,7 +21,7 @@ run of an editor on one Grad-CAM map: the demo recipe's cam.layer), keeping
 every result in DIR/EDITOR_SETTING_sSEED.json (and DIR/EDITOR_SETTING_sSEED@STEP.json for
 each --also_at step: the same run scored at that earlier checkpoint); then it prints, and
 writes to DIR/summary.md, the per-run table and the table of mean and spread over the seeds,
-per training step.
+per training step, and issue 24's done-when read on them (done_when_table).
 
 Per run: the training step, per attribute the attribute accuracy (the reference classifier
 of tfi2i.attribute_classifier on each edit) and the masked PSNR (input vs edit outside the
@@ -272,6 +272,51 @@ def summary_table(results: dict) -> str:
   return '\n'.join(lines) + '\n\n' + '\n'.join(diff) + '\n\n' + note
 
 
+
+# Issue 24's done-when, read at each editor's steps: 'both' keeps at least MIN_GAIN_DB more
+# masked PSNR than 'none' (mean of the paired seeds) while losing at most MAX_ACC_LOSS points
+# of attribute accuracy, with at least MIN_SEEDS seeds; the discriminator-only mask holds more
+# of its mass in the edited region than a uniform mask (mean over seeds above 0).
+MIN_GAIN_DB = 1.0
+MAX_ACC_LOSS = 2.0
+MIN_SEEDS = 3
+
+
+def done_when_table(results: dict) -> str:
+  """Markdown: per editor and training step, the issue's criteria on the paired means, each
+  with its figure and 'yes' / 'no' ('no' too when fewer than MIN_SEEDS seeds are paired),
+  judged on the figure as printed (so -2.0 points is within 2 whatever float rounding)."""
+  groups = group(results)
+  lines = ['| editor | step | criterion | paired seeds | mean | met |',
+           '|---|---|---|---|---|---|']
+  mean = lambda r: r['attribute_edits']['mean']
+  for (editor, setting, step), rows in groups.items():
+    base = {r.get('seed'): r for r in groups.get((editor, 'none', step), [])}
+    paired = [(r, base[r.get('seed')]) for r in rows if r.get('seed') in base]
+    if not paired or setting not in ('both', 'discriminator'):
+      continue
+    enough = len(paired) >= MIN_SEEDS
+    checks = []
+    if setting == 'both':
+      gain = statistics.fmean(mean(r)['masked_psnr'] - mean(b)['masked_psnr'] for r, b in paired)
+      lost = statistics.fmean(100 * (mean(r)['accuracy'] - mean(b)['accuracy'])
+                              for r, b in paired)
+      checks += [(f'both - none masked PSNR >= {MIN_GAIN_DB:g} dB', f'{gain:+.2f} dB',
+                  round(gain, 2) >= MIN_GAIN_DB),
+                 (f'both - none accuracy >= -{MAX_ACC_LOSS:g} points', f'{lost:+.1f} points',
+                  round(lost, 1) >= -MAX_ACC_LOSS)]
+    else:
+      inside = [m[0] - m[1] for m in (_mask_means(r) for r, _ in paired) if m[0] is not None]
+      if inside:
+        above = statistics.fmean(inside)
+        checks.append(('discriminator mask inside - uniform > 0', f'{above:+.3f}',
+                       round(above, 3) > 0))
+    for name, figure, ok in checks:
+      lines.append(f'| {editor} | {step} | {name} | {len(paired)} | {figure} | '
+                   f'{"yes" if ok and enough else "no"} |')
+  return '\n'.join(lines)
+
+
 def _call(cmd, env=None, log=None):
   """Runs cmd (exit status checked); with `log`, its output is appended to that file."""
   print('+ ' + ' '.join(cmd) + (f'  (output: {log})' if log else ''), flush=True)
@@ -454,7 +499,8 @@ def main(argv=None) -> int:
       results = run_ablation(args.run, [e for e in args.editors.split(',') if e], seeds,
                              args.set, also_at=[int(s) for s in args.also_at.split(',') if s],
                              jobs=args.jobs)
-      text = table(results) + '\n\n' + summary_table(results)
+      text = (table(results) + '\n\n' + summary_table(results) + '\n\n'
+              + done_when_table(results))
       with open(os.path.join(args.run, 'summary.md'), 'w', encoding='utf-8') as f:
         f.write(text + '\n')
       print(text)
@@ -473,7 +519,7 @@ def main(argv=None) -> int:
     reports = load(args.reports)
     print(table(reports))
     if all('editor' in r for r in reports.values()):
-      print('\n' + summary_table(reports))
+      print('\n' + summary_table(reports) + '\n\n' + done_when_table(reports))
   except (OSError, ValueError, KeyError, subprocess.CalledProcessError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
