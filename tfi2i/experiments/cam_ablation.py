@@ -272,7 +272,6 @@ def summary_table(results: dict) -> str:
   return '\n'.join(lines) + '\n\n' + '\n'.join(diff) + '\n\n' + note
 
 
-
 # Issue 24's done-when, read at each editor's steps: 'both' keeps at least MIN_GAIN_DB more
 # masked PSNR than 'none' (mean of the paired seeds) while losing at most MAX_ACC_LOSS points
 # of attribute accuracy, with at least MIN_SEEDS seeds; the discriminator-only mask holds more
