@@ -370,7 +370,6 @@ def test_ablation_summary_gives_mean_spread_and_paired_differences():
     cam_ablation.group({'x': {'step': 1}})
 
 
-
 def test_ablation_done_when_reads_the_paired_means():
   """The issue's criteria on the paired means: gain >= 1 dB, accuracy lost <= 2 points, the
   discriminator-only mask above a uniform one; 'no' with fewer than 3 paired seeds."""
@@ -407,6 +406,7 @@ def test_ablation_done_when_reads_the_paired_means():
     results[f'attgan_discriminator_s{seed}']['masks']['Bright_Centre']['inside'] = 0.1
   assert '| discriminator mask inside - uniform > 0 | 3 | -0.' in cam_ablation.done_when_table(
       results)
+
 
 def test_ablation_command_output_goes_to_its_log(tmp_path, capsys):
   """With --jobs > 1 each command's output is appended to the run's log; a failure names the

@@ -231,6 +231,26 @@ def group(results: dict) -> dict:
   return dict(sorted(groups.items(), key=key))
 
 
+def paired_differences(groups: dict) -> dict:
+  """{(editor, setting, step): per seed paired with that editor's 'none' run of the same step,
+  {'masked_psnr': dB gained, 'accuracy': points gained, 'inside': the mask's share in the
+  region minus a uniform mask's (None without mask scores)}} for every setting but 'none'
+  that has a pair; `groups` as group() gives them."""
+  out = {}
+  for (editor, setting, step), rows in groups.items():
+    base = {r.get('seed'): r for r in groups.get((editor, 'none', step), [])}
+    paired = [(r, base[r.get('seed')]) for r in rows if r.get('seed') in base]
+    if setting == 'none' or not paired:
+      continue
+    mean = lambda r: r['attribute_edits']['mean']
+    masks = [_mask_means(r) for r, _ in paired]
+    out[(editor, setting, step)] = {
+        'masked_psnr': [mean(r)['masked_psnr'] - mean(b)['masked_psnr'] for r, b in paired],
+        'accuracy': [100 * (mean(r)['accuracy'] - mean(b)['accuracy']) for r, b in paired],
+        'inside': [None if m[0] is None else m[0] - m[1] for m in masks]}
+  return out
+
+
 def summary_table(results: dict) -> str:
   """Markdown: per editor and cam.apply_to, mean ± sample SD over the seeds of attribute
   accuracy, masked PSNR, PSNR, FID and where the discriminator's mask falls; then per editor
@@ -252,19 +272,9 @@ def summary_table(results: dict) -> str:
   head2 = ['editor', 'cam.apply_to', 'step', 'mPSNR - none (dB)', 'acc - none (points)',
            'mask inside - uniform']
   diff = ['| ' + ' | '.join(head2) + ' |', '|' + '---|' * len(head2)]
-  for (editor, setting, step), rows in groups.items():
-    base = {r.get('seed'): r for r in groups.get((editor, 'none', step), [])}
-    paired = [(r, base[r.get('seed')]) for r in rows if r.get('seed') in base]
-    if setting == 'none' or not paired:
-      continue
-    mean = lambda r: r['attribute_edits']['mean']
-    masks = [_mask_means(r) for r, _ in paired]
-    inside = [None if m[0] is None else m[0] - m[1] for m in masks]
-    diff.append('| ' + ' | '.join([
-        editor, setting, str(step),
-        _pm([mean(r)['masked_psnr'] - mean(b)['masked_psnr'] for r, b in paired]),
-        _pm([100 * (mean(r)['accuracy'] - mean(b)['accuracy']) for r, b in paired], 1),
-        _pm(inside, 3)]) + ' |')
+  for (editor, setting, step), d in paired_differences(groups).items():
+    diff.append('| ' + ' | '.join([editor, setting, str(step), _pm(d['masked_psnr']),
+                                   _pm(d['accuracy'], 1), _pm(d['inside'], 3)]) + ' |')
   note = ('Mean ± sample SD over the seeds. Differences are paired by seed and step (same '
           "seed, same data order, same checkpoint step). 'mask inside region': the share of "
           "the discriminator's Grad-CAM mask mass in the edited attribute's region; 'uniform "
@@ -285,34 +295,26 @@ def done_when_table(results: dict) -> str:
   """Markdown: per editor and training step, the issue's criteria on the paired means, each
   with its figure and 'yes' / 'no' ('no' too when fewer than MIN_SEEDS seeds are paired),
   judged on the figure as printed (so -2.0 points is within 2 whatever float rounding)."""
-  groups = group(results)
   lines = ['| editor | step | criterion | paired seeds | mean | met |',
            '|---|---|---|---|---|---|']
-  mean = lambda r: r['attribute_edits']['mean']
-  for (editor, setting, step), rows in groups.items():
-    base = {r.get('seed'): r for r in groups.get((editor, 'none', step), [])}
-    paired = [(r, base[r.get('seed')]) for r in rows if r.get('seed') in base]
-    if not paired or setting not in ('both', 'discriminator'):
-      continue
-    enough = len(paired) >= MIN_SEEDS
+  for (editor, setting, step), d in paired_differences(group(results)).items():
+    n = len(d['masked_psnr'])
     checks = []
     if setting == 'both':
-      gain = statistics.fmean(mean(r)['masked_psnr'] - mean(b)['masked_psnr'] for r, b in paired)
-      lost = statistics.fmean(100 * (mean(r)['accuracy'] - mean(b)['accuracy'])
-                              for r, b in paired)
+      gain, lost = statistics.fmean(d['masked_psnr']), statistics.fmean(d['accuracy'])
       checks += [(f'both - none masked PSNR >= {MIN_GAIN_DB:g} dB', f'{gain:+.2f} dB',
                   round(gain, 2) >= MIN_GAIN_DB),
                  (f'both - none accuracy >= -{MAX_ACC_LOSS:g} points', f'{lost:+.1f} points',
                   round(lost, 1) >= -MAX_ACC_LOSS)]
-    else:
-      inside = [m[0] - m[1] for m in (_mask_means(r) for r, _ in paired) if m[0] is not None]
+    elif setting == 'discriminator':
+      inside = [v for v in d['inside'] if v is not None]
       if inside:
         above = statistics.fmean(inside)
         checks.append(('discriminator mask inside - uniform > 0', f'{above:+.3f}',
                        round(above, 3) > 0))
     for name, figure, ok in checks:
-      lines.append(f'| {editor} | {step} | {name} | {len(paired)} | {figure} | '
-                   f'{"yes" if ok and enough else "no"} |')
+      lines.append(f'| {editor} | {step} | {name} | {n} | {figure} | '
+                   f'{"yes" if ok and n >= MIN_SEEDS else "no"} |')
   return '\n'.join(lines)
 
 
