@@ -114,6 +114,48 @@ def _data_cfg(root, size=32, **extra):
   return ml_collections.ConfigDict(cfg)
 
 
+def test_demo_task_orientations_add_turned_training_tiles_and_keep_the_test_split(tmp_path):
+  """--orientations: the training tiles also turned and mirrored, each with its own
+  attributes applied after turning; the split holds out the 1-orientation set's test tiles,
+  with their attributes and order, and no turned copy of them exists."""
+  from tfi2i.data import attributes  # pylint: disable=g-import-not-at-top
+  tiles = _source(str(tmp_path / 'src'), n_train=100, n_test=40, size=8)
+  outs = {k: str(tmp_path / f'out{k}') for k in (1, 8)}
+  counts = {k: demo_attributes.make_attribute_demo(o, str(tmp_path / 'src'), seed=2,
+                                                   orientations=k) for k, o in outs.items()}
+  n_test = demo_attributes.TEST_COUNT
+  assert counts[1]['images'] == 140 and counts[8]['images'] == 140 + 7 * (140 - n_test)
+  cfg = {k: _data_cfg(o, size=8, test_count=n_test) for k, o in outs.items()}
+  tests = {k: attributes.split_set(c, 'test') for k, c in cfg.items()}
+  base = [os.path.basename(p) for p in tests[1].paths]
+  assert [os.path.basename(p) for p in tests[8].paths] == base
+  np.testing.assert_array_equal(tests[8].labels, tests[1].labels)
+  train = [os.path.basename(p) for p in attributes.split_set(cfg[8], 'train').paths]
+  parts = [os.path.splitext(n)[0].split('_') for n in train]  # trainA_07_m_r90.png
+  tile_of = {n: '_'.join(p[:2]) + '.png' for n, p in zip(train, parts)}
+  tag_of = {n: '_'.join(p[2:]) for n, p in zip(train, parts)}
+  assert not set(tile_of.values()) & set(base)
+  names, files, values = attribute_table.read_file(os.path.join(outs[8], attribute_table.ATTR_FILE))
+  rows = dict(zip(files, values))
+  tags = {demo_attributes.orientation_tag(*o): o for o in demo_attributes.ORIENTATIONS[1:]}
+  assert sorted(tags) == ['m', 'm_r180', 'm_r270', 'm_r90', 'r180', 'r270', 'r90']
+  seen = 0
+  for name in train:
+    tag = tag_of[name]
+    turned = demo_attributes.turn(tiles[tile_of[name]], *tags[tag]) if tag else tiles[tile_of[name]]
+    img = np.asarray(Image.open(os.path.join(outs[8], folder_source.IMAGES_DIR, name)))
+    np.testing.assert_array_equal(img, demo_attributes.apply(turned, rows[name] > 0))
+    seen += bool(tag)
+  assert seen == 7 * (140 - n_test)
+  np.testing.assert_array_equal(demo_attributes.turn(np.arange(4).reshape(2, 2), True, 1),
+                                [[0, 2], [1, 3]])
+  with pytest.raises(DataError, match='other settings'):
+    demo_attributes.make_attribute_demo(outs[1], str(tmp_path / 'src'), seed=2, orientations=8)
+  with pytest.raises(DataError, match='orientations must be 1-8'):
+    demo_attributes.make_attribute_demo(str(tmp_path / 'x'), str(tmp_path / 'src'),
+                                        orientations=9)
+
+
 def test_mask_paths_follow_the_images(tmp_path):
   _source(str(tmp_path / 'src'))
   out = str(tmp_path / 'out')

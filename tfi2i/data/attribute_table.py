@@ -9,6 +9,7 @@ Two formats:
 import csv
 import io
 import os
+import random
 
 from absl import logging
 import numpy as np
@@ -113,3 +114,11 @@ def read_file(path: str):
                     'path,Attr1,...; set --recipe.data.attr_file=FILE)')
   with open(path, encoding='utf-8', errors='replace') as f:
     return read(path, f.read())
+
+
+def split_order(n: int, split_seed) -> list:
+  """The rows 0..n-1 in the test split's order (StarGAN's: shuffled with Python's
+  random.Random(split_seed)); tfi2i.data.attributes holds out the first data.test_count."""
+  order = list(range(n))
+  random.Random(int(split_seed)).shuffle(order)
+  return order

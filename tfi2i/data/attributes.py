@@ -18,12 +18,12 @@ batches an uninterrupted one would.
 import dataclasses
 import math
 import os
-import random
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from tfi2i.data import attribute_table
 from tfi2i.data import pipelines
 from tfi2i.data import scan
 from tfi2i.data import sources
@@ -82,8 +82,7 @@ def split_set(data_cfg, split=None) -> AttributeData:
                     f'{found.description}')
   wanted = tuple(data_cfg.attributes)
   labels = select_attributes(found.table.names, found.table.values, wanted, found.description)
-  order = list(range(len(found.paths)))
-  random.Random(int(data_cfg.split_seed)).shuffle(order)
+  order = attribute_table.split_order(len(found.paths), data_cfg.split_seed)
   n_test = test_count(data_cfg, len(found.paths))
   chosen = order[:n_test] if split == 'test' else order[n_test:]
   if not chosen:

@@ -1,6 +1,7 @@
 """Attribute demo data: the bundled Earth tiles with three local attributes of known region.
 
   python -m tfi2i.data.demo_attributes --out=data/demo_attributes [--source=data/demo]
+      [--orientations=8 --out=data/demo_attributes_x8]
 
 A small attribute-editing task in the CelebA convention (tfi2i.data.attributes) on which
 masked PSNR is exact: no face data with parser masks can be had here, so each attribute
@@ -26,6 +27,17 @@ written once, with those attributes applied:
                                            every image whether it has the attribute or not
   OUT/SOURCE.txt                           where the tiles come from, construction, settings
                                            (written last)
+
+More training images (--orientations=K, 2-8; default 1, the set above): each tile the demo
+recipes train on (every tile but the 64 their split holds out: data.split_seed 1234,
+data.test_count 64, recorded in SOURCE.txt) is also written in K-1 more of its 8 dihedral
+orientations (rotated by 90, 180, 270 degrees, then mirrored and rotated), as
+`<tile>_<r90|r180|r270|m|m_r90|m_r180|m_r270>.png`, with attributes drawn anew and applied
+after turning, so every region stays where it is. A satellite tile turned is still a
+plausible tile. The held-out tiles are written once, unturned, with the attributes of the
+set above, and the rows are ordered so that that split holds out exactly them: the test
+images, their attributes and their order are the set above's, and no turned copy of a test
+tile exists. Another split_seed or test_count would mix them (pass the same to both).
 
 tfi2i.evaluate reads OUT/masks for masked PSNR (PSNR between the input and the edit over
 the pixels outside the edited attribute's region; paper 001 Table 2's protocol with exact
@@ -115,8 +127,55 @@ def source_tiles(source: str) -> list[str]:
   return sorted(paths, key=_order_key)
 
 
-def _settings_line(seed: int, count: int) -> str:
-  return f'{SETTINGS_PREFIX}attributes={",".join(ATTRIBUTES)} seed={seed} tiles={count}'
+# the 8 dihedral orientations: (mirrored left-right first, quarter turns counter-clockwise)
+ORIENTATIONS = ((False, 0), (False, 1), (False, 2), (False, 3),
+                (True, 0), (True, 1), (True, 2), (True, 3))
+# the split the demo recipes use (recipes/stargan_demo.py; tfi2i.data.attributes)
+SPLIT_SEED = 1234
+TEST_COUNT = 64
+
+
+def orientation_tag(mirrored: bool, turns: int) -> str:
+  parts = (['m'] if mirrored else []) + ([f'r{90 * turns}'] if turns else [])
+  return '_'.join(parts)
+
+
+def turn(image: np.ndarray, mirrored: bool, turns: int) -> np.ndarray:
+  x = image[:, ::-1] if mirrored else image
+  return np.ascontiguousarray(np.rot90(x, turns))
+
+
+def _settings_line(seed: int, count: int, orientations: int = 1) -> str:
+  line = f'{SETTINGS_PREFIX}attributes={",".join(ATTRIBUTES)} seed={seed} tiles={count}'
+  if orientations > 1:
+    line += f' orientations={orientations} split_seed={SPLIT_SEED} test_count={TEST_COUNT}'
+  return line
+
+
+def _rows(tiles: list, seed: int, orientations: int) -> list:
+  """[(source path, out name, (mirrored, turns), attribute values)] in the list's order."""
+  names = [os.path.basename(p) for p in tiles]
+  labels = draw(len(tiles), seed)
+  base = [(p, n, ORIENTATIONS[0], v) for p, n, v in zip(tiles, names, labels)]
+  if orientations == 1:
+    return base
+  if len(tiles) < 2 * TEST_COUNT:
+    raise DataError(f'--orientations needs at least {2 * TEST_COUNT} tiles for the demo '
+                    f'split to hold out {TEST_COUNT}; {len(tiles)} found')
+  held = attribute_table.split_order(len(tiles), SPLIT_SEED)[:TEST_COUNT]
+  held_set = set(held)
+  train = [base[i] for i in range(len(tiles)) if i not in held_set]
+  more = [(p, n, o) for p, n, _, _ in train for o in ORIENTATIONS[1:orientations]]
+  more_labels = np.random.default_rng([seed, 1]).integers(0, 2, size=(len(more), len(ATTRIBUTES)))
+  train += [(p, f'{os.path.splitext(n)[0]}_{orientation_tag(*o)}.png', o, v)
+            for (p, n, o), v in zip(more, more_labels)]
+  total = len(tiles) + len(more)
+  order = attribute_table.split_order(total, SPLIT_SEED)
+  rows = [None] * total
+  for position, i in zip(order[:TEST_COUNT], held):
+    rows[position] = base[i]
+  rest = iter(train)
+  return [r if r is not None else next(rest) for r in rows]
 
 
 def _recorded(out: str):
@@ -127,26 +186,39 @@ def _recorded(out: str):
     return None
 
 
-def _construction(source: str, seed: int, labels: np.ndarray) -> str:
+def _construction(source: str, seed: int, labels: np.ndarray, tiles: int,
+                  orientations: int) -> str:
   share = ', '.join(f'{a} {int(labels[:, j].sum())}' for j, a in enumerate(ATTRIBUTES))
   text = (
       'Construction (tfi2i.data.demo_attributes): every day tile of '
-      f'{source}/trainA and testA ({len(labels)} tiles) gets each of {", ".join(ATTRIBUTES)} '
+      f'{source}/trainA and testA ({tiles} tiles) gets each of {", ".join(ATTRIBUTES)} '
       f'with probability 1/2 (seed {seed}): Red_Top blends the top quarter half-and-half with '
       'red (230, 40, 40); Bright_Centre maps the centre disc of radius H/6 to '
       '0.4 x + 0.6 * 255; Dark_Bottom multiplies the bottom quarter by 0.35. masks/<Attribute>/ '
-      f'holds each region (255 inside). Images with the attribute: {share}.')
+      f'holds each region (255 inside).')
+  if orientations > 1:
+    text += (f' Every tile but the {TEST_COUNT} the split (split_seed {SPLIT_SEED}, '
+             f'test_count {TEST_COUNT}) holds out is also written in {orientations - 1} more '
+             'dihedral orientations (_r90, _r180, _r270, _m, _m_r90, ... in that order), each '
+             'with its own attributes drawn after turning; the rows are ordered so that the '
+             f'split holds out exactly those {TEST_COUNT} tiles, unturned ({len(labels)} '
+             'images).')
+  text += f' Images with the attribute: {share}.'
   return '\n' + textwrap.fill(text, 88) + '\n'
 
 
-def make_attribute_demo(out: str, source: str = 'data/demo', seed: int = 0) -> dict:
+def make_attribute_demo(out: str, source: str = 'data/demo', seed: int = 0,
+                        orientations: int = 1) -> dict:
   """Writes the attribute demo set to `out` unless it is complete already; returns
-  {'images': count, attribute: count with it ...}."""
+  {'images': count, attribute: count with it ...}. orientations: 1-8 (module docstring)."""
+  if not 1 <= int(orientations) <= len(ORIENTATIONS):
+    raise DataError(f'--orientations must be 1-{len(ORIENTATIONS)}, got {orientations}')
+  orientations = int(orientations)
   tiles = source_tiles(source)
   names = [os.path.basename(p) for p in tiles]
   if len(set(names)) != len(names):
     raise DataError(f'two day tiles of {source} have one name')
-  wanted = _settings_line(seed, len(tiles))
+  wanted = _settings_line(seed, len(tiles), orientations)
   recorded = _recorded(out)
   attr_path = os.path.join(out, attribute_table.ATTR_FILE)
   if recorded == wanted and os.path.isfile(attr_path):
@@ -158,15 +230,16 @@ def make_attribute_demo(out: str, source: str = 'data/demo', seed: int = 0) -> d
     raise DataError(f'{out} holds attribute demo data made with other settings '
                     f'({recorded or "no settings line"}; wanted {wanted}): pass another --out '
                     'or delete the folder')
-  labels = draw(len(tiles), seed)
-  for path, name, values in zip(tiles, names, labels):
-    img = images.load_image(path)
+  rows = _rows(tiles, seed, orientations)
+  for path, name, orientation, values in rows:
+    img = turn(images.load_image(path), *orientation)
     images.save_png(os.path.join(out, folder_source.IMAGES_DIR, name), apply(img, values))
     for a in ATTRIBUTES:
       mask = region(a, *img.shape[:2]).astype(np.uint8) * 255
       images.save_png(os.path.join(out, MASKS_DIR, a, name), mask)
-  lines = [str(len(tiles)), ' '.join(ATTRIBUTES)]
-  lines += [f'{n} ' + ' '.join('1' if v else '-1' for v in row) for n, row in zip(names, labels)]
+  labels = np.array([r[3] for r in rows])
+  lines = [str(len(rows)), ' '.join(ATTRIBUTES)]
+  lines += [f'{r[1]} ' + ' '.join('1' if v else '-1' for v in r[3]) for r in rows]
   tmp = attr_path + '.tmp'
   with open(tmp, 'w', encoding='utf-8') as f:
     f.write('\n'.join(lines) + '\n')
@@ -175,10 +248,10 @@ def make_attribute_demo(out: str, source: str = 'data/demo', seed: int = 0) -> d
     origin = f.read()
   text = ('tfi2i attribute demo data: the day tiles of the tfi2i demo data with three '
           'local attributes applied.\n\nThe tiles come from:\n\n' + origin
-          + _construction(source, seed, labels) + wanted + '\n')
+          + _construction(source, seed, labels, len(tiles), orientations) + wanted + '\n')
   with open(os.path.join(out, 'SOURCE.txt'), 'w', encoding='utf-8') as f:
     f.write(text)
-  return {'images': len(tiles), **{a: int(labels[:, j].sum()) for j, a in enumerate(ATTRIBUTES)}}
+  return {'images': len(rows), **{a: int(labels[:, j].sum()) for j, a in enumerate(ATTRIBUTES)}}
 
 
 def main(argv=None) -> int:
@@ -187,9 +260,12 @@ def main(argv=None) -> int:
   parser.add_argument('--source', default='data/demo',
                       help='the demo data (tfi2i.data.demo) whose day tiles are used')
   parser.add_argument('--seed', type=int, default=0, help='seeds the attributes of each tile')
+  parser.add_argument('--orientations', type=int, default=1,
+                      help='1-8: also write each training tile in this many dihedral '
+                      'orientations in all (8: every turn and mirror), for more training images')
   args = parser.parse_args(argv)
-  return demo.write_and_report(args.out, lambda: make_attribute_demo(args.out, args.source,
-                                                                     args.seed))
+  return demo.write_and_report(args.out, lambda: make_attribute_demo(
+      args.out, args.source, args.seed, args.orientations))
 
 
 if __name__ == '__main__':
