@@ -10,9 +10,13 @@ TORCH_PY ?= $(TORCH_VENV)/bin/python
 # 2.13.0: the CPU build pip finds on these machines (download.pytorch.org is not reachable).
 TORCH_VERSION ?= 2.13.0
 ATTR_DATA ?= data/demo_attributes
+# 8: every training tile also turned and mirrored (8x the training images, same test tiles)
+ATTR_ORIENTATIONS ?= 1
 CAM_RUNS ?= runs/cam_ablation
 CAM_EDITORS ?= attgan,stargan,stgan
 CAM_SEEDS ?= 0,1,2
+# only these cam.apply_to rows (empty: every row; e.g. none,both)
+CAM_SETTINGS ?=
 CAM_SET ?=
 # earlier checkpoints at which every ablation run is scored too (each budget's own table)
 CAM_ALSO_AT ?= 500
@@ -78,8 +82,8 @@ bench: venv
 # classifier; the per-run and mean-and-spread tables (CAM_RUNS/summary.md). Rerunning it
 # redoes only what is missing. CAM_SET="train.steps=600" changes every run's recipe.
 cam-ablation: data
-	$(BIN)/python -m tfi2i.data.demo_attributes --out=$(ATTR_DATA) --source=$(DATA)
-	$(BIN)/python -m tfi2i.experiments.cam_ablation --run=$(CAM_RUNS) --editors=$(CAM_EDITORS) --seeds=$(CAM_SEEDS) --also_at=$(CAM_ALSO_AT) --jobs=$(CAM_JOBS) --set=data.root=$(ATTR_DATA) $(foreach s,$(CAM_SET),--set=$(s))
+	$(BIN)/python -m tfi2i.data.demo_attributes --out=$(ATTR_DATA) --source=$(DATA) --orientations=$(ATTR_ORIENTATIONS)
+	$(BIN)/python -m tfi2i.experiments.cam_ablation --run=$(CAM_RUNS) --editors=$(CAM_EDITORS) --seeds=$(CAM_SEEDS) --settings=$(CAM_SETTINGS) --also_at=$(CAM_ALSO_AT) --jobs=$(CAM_JOBS) --set=data.root=$(ATTR_DATA) $(foreach s,$(CAM_SET),--set=$(s))
 
 clean:
 	rm -rf $(VENV) runs

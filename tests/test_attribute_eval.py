@@ -552,6 +552,15 @@ def test_ablation_run_does_only_the_missing_work(tmp_path, monkeypatch):
   assert calls == []
   with pytest.raises(ValueError, match='unknown editors'):
     cam_ablation.run_ablation(root, ['cyclegan'])
+  # settings: only those rows, in PAPER_ROWS order, trained under their own labels
+  calls.clear()
+  picked = cam_ablation.run_ablation(root, ['attgan'], [2], ['train.steps=7'],
+                                     settings=['both', 'none'])
+  assert list(picked) == ['attgan_none_s2', 'attgan_both_s2']
+  assert [c[2] for c in calls].count('tfi2i.train') == 2
+  for bad in (['all'], []):
+    with pytest.raises(ValueError, match='unknown or no settings'):
+      cam_ablation.run_ablation(root, ['attgan'], [2], settings=bad)
   assert all(e == (None, None) for e in envs)  # one job: the output and threads inherited
   # jobs=2: the same runs and results, two trained at once with the CPUs split, each
   # run's output in its own log

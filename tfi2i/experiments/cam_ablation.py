@@ -368,7 +368,7 @@ def _score(root, name, workdir, classifier, python, masks, tags, step, env=None,
 
 def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), overrides=(),
                  python: str = sys.executable, masks: bool = True, also_at=(),
-                 jobs: int = 1) -> dict:
+                 jobs: int = 1, settings=None) -> dict:
   """Trains, evaluates and scores every (editor, setting, seed) of PAPER_ROWS under `root`
   (see --run); returns {label: result}, and {label@STEP: result} for each step of `also_at`
   below train.steps whose checkpoint the run kept (scored at that checkpoint). Finished
@@ -377,7 +377,7 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
 
   jobs > 1 trains that many runs at once, in the same order, the CPUs split between them
   (job_env), each run's output in DIR/LABEL.log; scoring and the classifier are done one at
-  a time."""
+  a time. settings: only these cam.apply_to rows of each editor's PAPER_ROWS (None: all)."""
   from tfi2i import config as recipe_lib  # pylint: disable=import-outside-toplevel
   from tfi2i import workdir as workdir_lib  # pylint: disable=import-outside-toplevel
   unknown = [e for e in editors if e not in PAPER_ROWS]
@@ -385,6 +385,10 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
     raise ValueError(f'unknown editors {unknown}; expected some of {list(PAPER_ROWS)}')
   if jobs < 1:
     raise ValueError(f'jobs is {jobs}; expected 1 or more')
+  known = {s for e in PAPER_ROWS for s in PAPER_ROWS[e]}
+  if settings is not None and (not settings or set(settings) - known):
+    raise ValueError(f'unknown or no settings {list(settings)}; expected some of '
+                     f'{sorted(known)}')
   sets = [f'--recipe.{item}' for item in overrides]
   os.makedirs(root, exist_ok=True)
   classifier = os.path.join(root, 'classifier.keras')
@@ -434,7 +438,7 @@ def run_ablation(root: str, editors=tuple(PAPER_ROWS), seeds=(0, 1, 2), override
   # Seed-major: every editor's paired rows (none beside the CAM settings) exist after the
   # first seed, so a partial ablation (it runs across sessions) is already comparable.
   plan = [(seed, editor, setting) for seed in seeds for editor in editors
-          for setting in PAPER_ROWS[editor]]
+          for setting in PAPER_ROWS[editor] if settings is None or setting in settings]
   results = {}
   if jobs == 1:
     for item in plan:
@@ -483,6 +487,8 @@ def main(argv=None) -> int:
   parser.add_argument('--editors', default=','.join(PAPER_ROWS),
                       help=f'with --run: some of {",".join(PAPER_ROWS)}')
   parser.add_argument('--seeds', default='0,1,2', help='with --run: train.seed of each run')
+  parser.add_argument('--settings', default='', help='with --run: only these cam.apply_to '
+                      'rows, e.g. none,both (default: every row of each editor)')
   parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                       help='with --run: a recipe override for every run, e.g. train.steps=600')
   parser.add_argument('--readout', metavar='CLASSIFIER', help='for each run workdir given: '
@@ -499,7 +505,8 @@ def main(argv=None) -> int:
       seeds = [int(s) for s in args.seeds.split(',') if s]
       results = run_ablation(args.run, [e for e in args.editors.split(',') if e], seeds,
                              args.set, also_at=[int(s) for s in args.also_at.split(',') if s],
-                             jobs=args.jobs)
+                             jobs=args.jobs,
+                             settings=[s for s in args.settings.split(',') if s] or None)
       text = (table(results) + '\n\n' + summary_table(results) + '\n\n'
               + done_when_table(results))
       with open(os.path.join(args.run, 'summary.md'), 'w', encoding='utf-8') as f:
