@@ -13,7 +13,11 @@ instead of 1024, and 4 encoder / discriminator layers instead of 5, so that the
 discriminator's last map is 2x2 (Grad-CAM reads it: at 32 px five layers would leave 1x1,
 a constant mask) and the encoder's 2x2, as at 128 px the official 5 give 4x4; Grad-CAM
 reads the 4x4 map of the block before (cam.layer -2), the official 128 px map size. Batch 16
-instead of 32; the schedule is the official one over train.steps' epochs. cam.apply_to is
+instead of 32; the schedule is the official rule (lr / 10 every 100 epochs) over the epochs
+train.steps spans: on the 320 training images an epoch is 4 steps of 6 batches, so 1000 steps
+are 250 epochs with drops at steps 400 and 800 (the official run stops at epoch 200); on the
+turned set (demo_attributes --orientations=8, 2560 images) 27 steps, so 1000 steps are 37
+epochs at the full rate. cam.apply_to is
 'none' here so that each ablation row names its setting on the command line.
 """
 import ml_collections

@@ -60,6 +60,20 @@ def test_step_schedule_divides_by_ten_every_n_epochs():
                              [2e-4, 2e-4, 2e-5, 2e-5, 2e-6], rtol=1e-6)
 
 
+def test_step_steps_schedule_divides_by_ten_every_period_of_steps():
+  """'step_steps': PyTorch's StepLR(step_size, 0.1) stepped per iteration (the STGAN port
+  paper 001 ran); the period is required."""
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  cfg = ml_collections.ConfigDict({'policy': 'step_steps', 'decay_start_step': 8,
+                                   'n_epochs': 100, 'n_epochs_decay': 100})
+  lr = schedules.make_schedule(2e-4, cfg, steps_per_epoch=3, total_steps=20)
+  np.testing.assert_allclose([float(lr(s)) for s in (0, 7, 8, 15, 16)],
+                             [2e-4, 2e-4, 2e-5, 2e-5, 2e-6], rtol=1e-6)
+  cfg.decay_start_step = 0
+  with pytest.raises(ValueError, match='needs schedule.decay_start_step'):
+    schedules.make_schedule(2e-4, cfg, steps_per_epoch=3, total_steps=20)
+
+
 def test_attribute_loss_is_the_mean_over_attributes():
   logits = np.array([[2.0, -1.0, 0.5]], np.float32)
   labels = np.array([[1, 0, 0]], np.float32)

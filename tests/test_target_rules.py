@@ -176,11 +176,18 @@ def test_paper001_recipes_are_the_official_recipe_with_the_papers_changes(name):
   changed = {k for k, v in flat(paper).items() if flat(official)[k] != v}
   want = {'stargan': {'cam.apply_to', 'schedule.policy', 'cam.layer'},
           'attgan': {'cam.apply_to'},
-          'stgan': {'cam.apply_to', 'model.shortcut_layers', 'model.inject_layers', 'loss.lambda_d_att', 'loss.lambda_g_att',
-                    'data.flip'}}[name]
+          'stgan': {'cam.apply_to', 'model.shortcut_layers', 'model.inject_layers',
+                    'loss.lambda_d_att', 'loss.lambda_g_att', 'data.flip', 'train.steps',
+                    'schedule.policy', 'schedule.decay_start_step'}}[name]
   assert changed == want
   if name == 'stgan':  # BCE summed over the 13 attributes, weights 1 and 10
     assert (paper.loss.lambda_d_att, paper.loss.lambda_g_att) == (13.0, 130.0)
+    # the port's 1M critic iterations with StepLR x0.1 at 800k: 200k steps, / 10 at 160k
+    from tfi2i.training import schedules  # pylint: disable=g-import-not-at-top
+    lr = schedules.make_schedule(2e-4, paper.schedule, steps_per_epoch=7)
+    np.testing.assert_allclose([float(lr(s)) for s in (0, 159_999, 160_000, 199_999)],
+                               [2e-4, 2e-4, 2e-5, 2e-5], rtol=1e-6)
+    assert paper.train.steps == 200_000
     from tfi2i import models  # pylint: disable=g-import-not-at-top,redefined-outer-name
     paper.model.image_size = 64  # built small: 3 STUs, as the port's
     model = models.build_model(paper)
@@ -205,3 +212,6 @@ def test_cpu_sized_editor_recipes_build_with_a_spatial_cam_map(name):
   assert c.cam.layer == -2 and tuple(read.shape[1:3]) == (4, 4)
   if name == 'stgan_demo':  # the port's summed BCE over its 3 attributes
     assert (c.loss.lambda_d_att, c.loss.lambda_g_att) == (3.0, 30.0)
+    # the port's schedule over the budget: / 10 after 4/5 of it
+    assert (c.schedule.policy, c.schedule.decay_start_step, c.train.steps) == (
+        'step_steps', 800, 1000)

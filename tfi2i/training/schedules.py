@@ -84,7 +84,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
             'every_epochs': self.every_epochs, 'factor': self.factor}
 
 
-POLICIES = ('linear', 'linear_steps', 'constant', 'step')
+POLICIES = ('linear', 'linear_steps', 'constant', 'step', 'step_steps')
 
 
 def make_schedule(base_lr, schedule_cfg, steps_per_epoch, total_steps=None):
@@ -101,4 +101,9 @@ def make_schedule(base_lr, schedule_cfg, steps_per_epoch, total_steps=None):
     return float(base_lr)
   if policy == 'step':  # divided by 10 every n_epochs epochs
     return StepDecay(base_lr, steps_per_epoch, schedule_cfg.n_epochs)
+  if policy == 'step_steps':  # divided by 10 every decay_start_step steps (torch StepLR)
+    if int(schedule_cfg.decay_start_step) < 1:
+      raise ValueError("schedule.policy 'step_steps' needs schedule.decay_start_step >= 1 "
+                       '(the step the rate is first divided by 10 at)')
+    return StepDecay(base_lr, 1, int(schedule_cfg.decay_start_step))
   raise ValueError(f'unknown schedule.policy {policy!r}; expected one of {POLICIES}')
