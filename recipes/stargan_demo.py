@@ -28,7 +28,9 @@ def on_the_demo_task(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.data.root = 'data/demo_attributes'
   c.data.load_size = 64  # the whole 64 px tile ...
   c.data.crop_size = 32  # ... resized to 32
-  c.data.test_count = 64  # of 384 tiles
+  # of 384 tiles; demo_attributes --orientations holds out these tiles under this split
+  c.data.test_count = demo_attributes.TEST_COUNT
+  c.data.split_seed = demo_attributes.SPLIT_SEED
   c.train.log_every = 10
   c.train.image_every = 250
   c.train.checkpoint_every = 500

@@ -96,8 +96,9 @@ def apply(image: np.ndarray, values) -> np.ndarray:
   return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def draw(n: int, seed: int) -> np.ndarray:
-  """[n, 3] in {0, 1}: each attribute of each tile with probability 1/2."""
+def draw(n: int, seed) -> np.ndarray:
+  """[n, 3] in {0, 1}: each attribute of each tile with probability 1/2 (seed: what
+  np.random.default_rng takes)."""
   return np.random.default_rng(seed).integers(0, 2, size=(n, len(ATTRIBUTES)))
 
 
@@ -130,7 +131,7 @@ def source_tiles(source: str) -> list[str]:
 # the 8 dihedral orientations: (mirrored left-right first, quarter turns counter-clockwise)
 ORIENTATIONS = ((False, 0), (False, 1), (False, 2), (False, 3),
                 (True, 0), (True, 1), (True, 2), (True, 3))
-# the split the demo recipes use (recipes/stargan_demo.py; tfi2i.data.attributes)
+# the split the demo recipes use (recipes/stargan_demo.py sets these; tfi2i.data.attributes)
 SPLIT_SEED = 1234
 TEST_COUNT = 64
 
@@ -166,7 +167,7 @@ def _rows(tiles: list, seed: int, orientations: int) -> list:
   held_set = set(held)
   train = [base[i] for i in range(len(tiles)) if i not in held_set]
   more = [(p, n, o) for p, n, _, _ in train for o in ORIENTATIONS[1:orientations]]
-  more_labels = np.random.default_rng([seed, 1]).integers(0, 2, size=(len(more), len(ATTRIBUTES)))
+  more_labels = draw(len(more), [seed, 1])  # a stream of its own: the base draws stay
   train += [(p, f'{os.path.splitext(n)[0]}_{orientation_tag(*o)}.png', o, v)
             for (p, n, o), v in zip(more, more_labels)]
   total = len(tiles) + len(more)
